@@ -1,0 +1,235 @@
+//! `BoundedAddr`: the handle that sends to an actor through its bounded mailbox.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Handler, Message};
+use tokio::time::Instant;
+
+use crate::chan::Chan;
+use crate::envelope::{reply_channel, MsgEnvelope};
+use crate::send::{push, try_push};
+use crate::{BoundedRecipient, MailboxStats, OverflowPolicy, SendError, TrySendError};
+
+/// The address of an actor behind a bounded mailbox.
+///
+/// Every send method goes through the same queue of [`capacity`](Self::capacity) messages,
+/// however many clones and recipients there are, and applies the mailbox's
+/// [`OverflowPolicy`] when it is full. The actor stops once every `BoundedAddr` and
+/// [`BoundedRecipient`] of it is dropped and its queue is empty (or when it stops itself).
+///
+/// | method | waits for room under `Block` | returns the response |
+/// |---|---|---|
+/// | [`send`](Self::send) | yes | yes |
+/// | [`send_timeout`](Self::send_timeout) | up to a deadline | yes |
+/// | [`tell`](Self::tell) | yes | no |
+/// | [`try_send`](Self::try_send) | no (refuses) | no |
+/// | [`do_send`](Self::do_send) | no (discards, counted) | no |
+pub struct BoundedAddr<A: Actor> {
+    chan: Arc<Chan<A>>,
+}
+
+impl<A: Actor> BoundedAddr<A> {
+    /// Wraps a channel that already counts this handle as a sender.
+    pub(crate) fn from_chan(chan: Arc<Chan<A>>) -> Self {
+        BoundedAddr { chan }
+    }
+
+    /// Sends a request and waits for its response.
+    ///
+    /// When the mailbox is full, [`Block`](OverflowPolicy::Block) waits for room (without
+    /// blocking the thread), [`DropNewest`](OverflowPolicy::DropNewest) and
+    /// [`Reject`](OverflowPolicy::Reject) fail at once, and
+    /// [`DropOldest`](OverflowPolicy::DropOldest) evicts the oldest queued message.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`], [`SendError::Dropped`] and [`SendError::Closed`] hand the message
+    /// back: it was never queued. [`SendError::Evicted`] and [`SendError::Stopped`] mean it was
+    /// queued and will never be handled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future while it waits for room drops the message, which was not queued.
+    /// Dropping it after the message was queued leaves the message queued: it is still
+    /// handled, and its response is discarded. A message is never both queued and lost.
+    pub async fn send<M>(&self, msg: M) -> Result<M::Result, SendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        let (reply, response) = reply_channel();
+        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), None).await?;
+        response.recv().await
+    }
+
+    /// Like [`send`](Self::send), but waits at most `timeout` for room in the mailbox. The
+    /// timeout bounds only the wait for room, not the handler.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), plus [`SendError::Timeout`] when no room came in time: the
+    /// message was not queued and is handed back.
+    ///
+    /// # Panics
+    ///
+    /// When it has to wait, it needs a Tokio runtime with the time driver enabled (every actix
+    /// `System` has one), like [`tokio::time::timeout`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_timeout<M>(
+        &self,
+        msg: M,
+        timeout: Duration,
+    ) -> Result<M::Result, SendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        let deadline = Instant::now() + timeout;
+        let (reply, response) = reply_channel();
+        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), Some(deadline)).await?;
+        response.recv().await
+    }
+
+    /// Sends a message without waiting for its response; under
+    /// [`Block`](OverflowPolicy::Block) it waits for room.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`], [`SendError::Dropped`] and [`SendError::Closed`], as for
+    /// [`send`](Self::send). Once this returns `Ok` the message is queued; if it is later
+    /// evicted or the actor stops first, the drop hook and [`stats`](Self::stats) say so.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    pub async fn tell<M>(&self, msg: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        push(&*self.chan, MsgEnvelope::new(msg, None), None).await
+    }
+
+    /// Queues a message if that can be done now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// The message is handed back: [`TrySendError::Full`] when the mailbox is full under
+    /// [`Reject`](OverflowPolicy::Reject) or [`Block`](OverflowPolicy::Block),
+    /// [`TrySendError::Dropped`] under [`DropNewest`](OverflowPolicy::DropNewest),
+    /// [`TrySendError::Closed`] when the actor is gone. Under
+    /// [`DropOldest`](OverflowPolicy::DropOldest) only `Closed` can happen.
+    pub fn try_send<M>(&self, msg: M) -> Result<(), TrySendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        try_push(&*self.chan, MsgEnvelope::new(msg, None))
+    }
+
+    /// Queues a message if that can be done now, and otherwise **discards it**.
+    ///
+    /// This is actix's `do_send` with a real bound: it never waits, so when the mailbox is
+    /// full under [`Block`](OverflowPolicy::Block) or [`Reject`](OverflowPolicy::Reject) the
+    /// message is discarded and counted as *rejected* (and under
+    /// [`DropNewest`](OverflowPolicy::DropNewest) as *dropped*). Every discarded message still
+    /// goes to the drop hook and into [`stats`](Self::stats). Prefer [`try_send`](Self::try_send)
+    /// to get the message back, or [`tell`](Self::tell) to wait for room.
+    pub fn do_send<M>(&self, msg: M)
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        let _ = self.try_send(msg);
+    }
+
+    /// A type-erased handle that sends `M` to this actor, through the same mailbox.
+    pub fn recipient<M>(&self) -> BoundedRecipient<M>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        self.chan.add_sender();
+        BoundedRecipient::from_sink(Arc::clone(&self.chan) as _)
+    }
+
+    /// Messages queued now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no message is queued now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most messages the mailbox holds.
+    pub fn capacity(&self) -> usize {
+        self.chan.core.capacity()
+    }
+
+    /// What the mailbox does when it is full.
+    pub fn policy(&self) -> OverflowPolicy {
+        self.chan.core.policy()
+    }
+
+    /// The mailbox's name (the `actor` label of its metrics).
+    pub fn name(&self) -> &str {
+        &self.chan.core.name
+    }
+
+    /// Whether the mailbox refuses new messages because the actor is gone.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// The mailbox's outcome counters.
+    pub fn stats(&self) -> MailboxStats {
+        self.chan.core.stats()
+    }
+}
+
+impl<A: Actor> Clone for BoundedAddr<A> {
+    fn clone(&self) -> Self {
+        self.chan.add_sender();
+        BoundedAddr {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<A: Actor> Drop for BoundedAddr<A> {
+    fn drop(&mut self) {
+        self.chan.remove_sender();
+    }
+}
+
+impl<A: Actor> PartialEq for BoundedAddr<A> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<A: Actor> Eq for BoundedAddr<A> {}
+
+impl<A: Actor> fmt::Debug for BoundedAddr<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedAddr")
+            .field("name", &self.name())
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("policy", &self.policy())
+            .finish()
+    }
+}

@@ -1,0 +1,202 @@
+//! Mailbox configuration: capacity, overflow policy, name, batch size and drop hook.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::hook::DropHook;
+use crate::{Dropped, OverflowPolicy};
+
+/// How many messages an actor handles in a row before it yields to its arbiter, by default.
+pub const DEFAULT_BATCH: usize = 16;
+
+/// The configuration of one bounded mailbox.
+///
+/// A consuming builder: start from [`MailboxConfig::new`] and chain the setters.
+///
+/// The configuration is checked when the actor starts: `start_bounded` and its siblings panic
+/// on an invalid configuration (as `tokio::sync::mpsc::channel(0)` does), while
+/// [`BoundedActorExt::try_start_bounded`](crate::BoundedActorExt::try_start_bounded) returns a
+/// [`ConfigError`]. Call [`validate`](Self::validate) to check a configuration earlier, e.g.
+/// when you load it.
+///
+/// # Examples
+///
+/// ```
+/// use actix_backpressure_mailbox::{MailboxConfig, OverflowPolicy};
+///
+/// let config = MailboxConfig::new(64)
+///     .policy(OverflowPolicy::DropOldest)
+///     .name("ingest")
+///     .on_drop(|dropped| eprintln!("{} lost a message: {}", dropped.actor(), dropped.reason()));
+/// assert!(config.validate().is_ok());
+/// assert!(MailboxConfig::new(0).validate().is_err());
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct MailboxConfig {
+    pub(crate) capacity: usize,
+    pub(crate) policy: OverflowPolicy,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) batch: usize,
+    pub(crate) on_drop: Option<DropHook>,
+}
+
+impl MailboxConfig {
+    /// A mailbox holding at most `capacity` messages, with the [`Block`](OverflowPolicy::Block)
+    /// policy, the actor's type name as its name and a batch of [`DEFAULT_BATCH`].
+    ///
+    /// A capacity of 0 is accepted here and refused when the actor starts (see the type's docs).
+    pub fn new(capacity: usize) -> Self {
+        MailboxConfig {
+            capacity,
+            policy: OverflowPolicy::default(),
+            name: None,
+            batch: DEFAULT_BATCH,
+            on_drop: None,
+        }
+    }
+
+    /// Sets what a full mailbox does with one more message.
+    pub fn policy(mut self, policy: OverflowPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Names the mailbox: the `actor` label of its metrics. Default: the actor's type name
+    /// without its module path.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(Arc::from(name));
+        self
+    }
+
+    /// Sets how many messages the actor handles in a row before it lets the other futures of
+    /// its arbiter run (default [`DEFAULT_BATCH`]; must be at least 1).
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Sets the drop hook: it is called once for every message that does not reach its
+    /// handler (dropped on arrival, evicted, rejected, timed out, stopped, or sent to a closed
+    /// mailbox), with the reason, on the thread that decided it and outside any lock.
+    ///
+    /// Keep it short: it runs on the send path or inside the actor.
+    pub fn on_drop<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Dropped<'_>) + Send + Sync + 'static,
+    {
+        self.on_drop = Some(Arc::new(hook));
+        self
+    }
+
+    /// The capacity.
+    pub fn get_capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The overflow policy.
+    pub fn get_policy(&self) -> OverflowPolicy {
+        self.policy
+    }
+
+    /// The name, if one was set.
+    pub fn get_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The batch size.
+    pub fn get_batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroCapacity`] if the capacity is 0, [`ConfigError::ZeroBatch`] if the
+    /// batch size is 0.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
+        if self.capacity == 0 {
+            return Err(ConfigError::ZeroCapacity { mailbox: mailbox() });
+        }
+        if self.batch == 0 {
+            return Err(ConfigError::ZeroBatch { mailbox: mailbox() });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MailboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailboxConfig")
+            .field("capacity", &self.capacity)
+            .field("policy", &self.policy)
+            .field("name", &self.name)
+            .field("batch", &self.batch)
+            .field("on_drop", &self.on_drop.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+/// An invalid [`MailboxConfig`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The capacity was 0: a mailbox must hold at least one message.
+    #[error("mailbox `{mailbox}`: capacity must be at least 1, got 0")]
+    ZeroCapacity {
+        /// The mailbox's name.
+        mailbox: String,
+    },
+    /// The batch size was 0: the actor must handle at least one message per turn.
+    #[error("mailbox `{mailbox}`: batch must be at least 1, got 0")]
+    ZeroBatch {
+        /// The mailbox's name.
+        mailbox: String,
+    },
+}
+
+/// The short type name of `T`: `app::jobs::Worker<app::Msg>` becomes `Worker<Msg>`.
+pub(crate) fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        if matches!(c, '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | ';' | '&') {
+            out.push_str(last_path_segment(&full[segment_start..i]));
+            out.push(c);
+            segment_start = i + c.len_utf8();
+        }
+    }
+    out.push_str(last_path_segment(&full[segment_start..]));
+    out
+}
+
+fn last_path_segment(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod app {
+        pub struct Worker<T>(#[allow(dead_code)] T);
+        pub struct Msg;
+    }
+
+    #[test]
+    fn short_type_names_drop_module_paths() {
+        assert_eq!(short_type_name::<app::Worker<app::Msg>>(), "Worker<Msg>");
+        assert_eq!(short_type_name::<(u8, app::Msg)>(), "(u8, Msg)");
+    }
+
+    #[test]
+    fn invalid_configs_name_the_mailbox_and_the_problem() {
+        let err = MailboxConfig::new(0).name("ingest").validate().unwrap_err();
+        assert_eq!(err.to_string(), "mailbox `ingest`: capacity must be at least 1, got 0");
+        let err = MailboxConfig::new(4).batch(0).validate().unwrap_err();
+        assert_eq!(err, ConfigError::ZeroBatch { mailbox: "<unnamed>".into() });
+    }
+}

@@ -1,0 +1,124 @@
+//! Envelopes: a message of any type, packed for one actor, with its reply channel.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use actix::dev::{MessageResponse, OneshotSender};
+use actix::{Actor, Handler, Message};
+use tokio::sync::oneshot;
+
+use crate::chan::Core;
+use crate::{DropReason, SendError};
+
+/// A queued message, type-erased for the actor `A`.
+pub(crate) type Envelope<A> = Box<dyn EnvelopeProxy<A>>;
+
+/// What the queue and the driver need from a message of any type.
+pub(crate) trait EnvelopeProxy<A: Actor>: Send {
+    /// Runs the actor's handler and hands the result to the waiting requester, if any.
+    fn handle(self: Box<Self>, act: &mut A, ctx: &mut A::Context);
+
+    /// The message will never be handled: count it, show it to the drop hook, and tell the
+    /// requester why.
+    fn fail(self: Box<Self>, reason: DropReason, core: &Core);
+
+    /// For turning a refused envelope back into its concrete type.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// One message and, for a request, the way back to its requester.
+pub(crate) struct MsgEnvelope<M: Message> {
+    pub(crate) msg: M,
+    reply: Option<Reply<M::Result>>,
+}
+
+impl<M: Message> MsgEnvelope<M> {
+    pub(crate) fn new(msg: M, reply: Option<Reply<M::Result>>) -> Box<Self> {
+        Box::new(MsgEnvelope { msg, reply })
+    }
+}
+
+impl<A, M> EnvelopeProxy<A> for MsgEnvelope<M>
+where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    fn handle(self: Box<Self>, act: &mut A, ctx: &mut A::Context) {
+        let MsgEnvelope { msg, reply } = *self;
+        let response = <A as Handler<M>>::handle(act, msg, ctx);
+        response.handle(ctx, reply.map(|reply| reply.tx));
+    }
+
+    fn fail(self: Box<Self>, reason: DropReason, core: &Core) {
+        let MsgEnvelope { msg, reply } = *self;
+        core.discard(reason, &msg);
+        if let Some(reply) = reply {
+            let fate = match reason {
+                DropReason::DropOldest => Fate::Evicted,
+                _ => Fate::Stopped,
+            };
+            // Release: the requester reads the fate after it sees the reply channel close,
+            // which happens when `reply.tx` is dropped right after this store.
+            reply.fate.store(fate as u8, Ordering::Release);
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Why a queued request got no response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Fate {
+    /// The actor stopped before (or while) handling it; also the default when the handler
+    /// dropped its response.
+    Stopped = 0,
+    /// Evicted by a newer message.
+    Evicted = 1,
+}
+
+/// The actor's end of a request: actix's own oneshot sender, plus the fate cell.
+pub(crate) struct Reply<R> {
+    tx: OneshotSender<R>,
+    fate: Arc<AtomicU8>,
+}
+
+/// The requester's end of a request.
+pub(crate) struct ReplyReceiver<R> {
+    rx: oneshot::Receiver<R>,
+    fate: Arc<AtomicU8>,
+}
+
+pub(crate) fn reply_channel<R>() -> (Reply<R>, ReplyReceiver<R>) {
+    let (tx, rx) = oneshot::channel();
+    let fate = Arc::new(AtomicU8::new(Fate::Stopped as u8));
+    (
+        Reply {
+            tx,
+            fate: Arc::clone(&fate),
+        },
+        ReplyReceiver { rx, fate },
+    )
+}
+
+impl<R> ReplyReceiver<R> {
+    /// Waits for the response.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping this future leaves the message queued; it is still handled.
+    pub(crate) async fn recv<M>(self) -> Result<R, SendError<M>> {
+        match self.rx.await {
+            Ok(response) => Ok(response),
+            // Acquire: pairs with the Release store in `fail`, made before the sender dropped.
+            Err(_) => match self.fate.load(Ordering::Acquire) {
+                f if f == Fate::Evicted as u8 => Err(SendError::Evicted),
+                _ => Err(SendError::Stopped),
+            },
+        }
+    }
+}

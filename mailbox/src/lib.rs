@@ -1,0 +1,39 @@
+//! Bounded mailboxes for actix actors, with a chosen overflow policy.
+//!
+//! actix 0.13's own mailbox capacity is not a bound: `do_send` ignores it, every `Addr` clone
+//! gets an extra slot and `send` never waits. This crate gives an actor a mailbox of its own:
+//! a bounded queue (from [`concurrent-queue`](https://docs.rs/concurrent-queue)) that every
+//! handle shares, drained inside the actor's context one message at a time, so that at every
+//! instant at most `capacity` messages are queued, however many handles and threads send.
+//!
+//! - [`MailboxConfig`]: capacity, [`OverflowPolicy`], name, batch size, drop hook.
+//! - [`BoundedActorExt`]: `start_bounded` and friends, for every actor with a [`actix::Context`].
+//! - [`BoundedAddr`] / [`BoundedRecipient`]: `send`, `send_timeout`, `tell`, `try_send`,
+//!   `do_send`, plus `len`, `capacity`, `policy`, `is_closed` and [`MailboxStats`].
+//! - [`SendError`] / [`TrySendError`]: hand the message back whenever it was never queued.
+//!
+//! Every message offered ends in exactly one outcome: handled, dropped on arrival, evicted,
+//! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
+//! outcome but *handled* goes through the drop hook ([`Dropped`]).
+
+mod addr;
+mod chan;
+mod config;
+mod driver;
+mod envelope;
+mod error;
+mod hook;
+mod policy;
+mod recipient;
+mod send;
+mod start;
+mod stats;
+
+pub use addr::BoundedAddr;
+pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH};
+pub use error::{SendError, TrySendError};
+pub use hook::{DropReason, Dropped};
+pub use policy::{OverflowPolicy, UnknownPolicy};
+pub use recipient::BoundedRecipient;
+pub use start::BoundedActorExt;
+pub use stats::MailboxStats;

@@ -1,0 +1,132 @@
+//! The send paths shared by `BoundedAddr` and `BoundedRecipient`: one attempt, the policy's
+//! answer to a full queue, and waiting for room.
+
+use actix::Message;
+use tokio::time::Instant;
+
+use crate::chan::{Refusal, Sink};
+use crate::envelope::MsgEnvelope;
+use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
+
+/// What the policy makes of a refused attempt.
+enum Verdict {
+    /// Full under `Block`: wait for room, if the caller can.
+    Wait,
+    /// The message will not be queued.
+    Drop(DropReason),
+}
+
+/// One attempt to queue `env`; on refusal, the envelope back and the policy's verdict.
+fn attempt<M, S>(sink: &S, env: Box<MsgEnvelope<M>>) -> Result<(), (Box<MsgEnvelope<M>>, Verdict)>
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    let policy = sink.core().policy();
+    sink.offer(env, policy).map_err(|(env, refusal)| {
+        let verdict = match (refusal, policy) {
+            (Refusal::Closed, _) => Verdict::Drop(DropReason::Closed),
+            (Refusal::Full, OverflowPolicy::Block) => Verdict::Wait,
+            (Refusal::Full, OverflowPolicy::DropNewest) => Verdict::Drop(DropReason::DropNewest),
+            (Refusal::Full, _) => Verdict::Drop(DropReason::Rejected),
+        };
+        (env, verdict)
+    })
+}
+
+/// Counts a message that will not be queued, shows it to the drop hook and unpacks it.
+///
+/// It was never queued, so the reply channel it may carry is simply dropped: the caller
+/// learns the outcome from the returned error.
+fn refuse<M, S>(sink: &S, env: Box<MsgEnvelope<M>>, reason: DropReason) -> M
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    let msg = env.msg;
+    sink.core().discard(reason, &msg);
+    msg
+}
+
+/// Queues the envelope without waiting. Under `Block`, a full mailbox rejects it.
+pub(crate) fn try_push<M, S>(sink: &S, env: Box<MsgEnvelope<M>>) -> Result<(), TrySendError<M>>
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    let (env, verdict) = match attempt(sink, env) {
+        Ok(()) => return Ok(()),
+        Err(refused) => refused,
+    };
+    let reason = match verdict {
+        Verdict::Wait => DropReason::Rejected,
+        Verdict::Drop(reason) => reason,
+    };
+    let msg = refuse(sink, env, reason);
+    Err(match reason {
+        DropReason::DropNewest => TrySendError::Dropped(msg),
+        DropReason::Closed => TrySendError::Closed(msg),
+        _ => TrySendError::Full(msg),
+    })
+}
+
+/// Queues the envelope, waiting for room under `Block` until `deadline` (if any).
+///
+/// # Cancel safety
+///
+/// The message is queued synchronously inside one poll, so when this future is dropped the
+/// message either was queued (and stays queued) or is dropped with the future, never both.
+pub(crate) async fn push<M, S>(
+    sink: &S,
+    mut env: Box<MsgEnvelope<M>>,
+    deadline: Option<Instant>,
+) -> Result<(), SendError<M>>
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    // A producer whose sends never wait must still let the consumer run when both share a
+    // Tokio worker: spend one unit of the task's cooperative budget per message.
+    tokio::task::consume_budget().await;
+    let mut registered = None;
+    loop {
+        let verdict = match attempt(sink, env) {
+            Ok(()) => return Ok(()),
+            Err((refused, verdict)) => {
+                env = refused;
+                verdict
+            }
+        };
+        let reason = match (verdict, registered.take()) {
+            (Verdict::Drop(reason), _) => reason,
+            // Register, re-check, then sleep: a slot freed between the failed attempt and
+            // the registration would otherwise be missed.
+            (Verdict::Wait, None) => {
+                registered = Some(sink.core().room.listen());
+                continue;
+            }
+            (Verdict::Wait, Some(listener)) => {
+                let started = Instant::now();
+                let woken = match deadline {
+                    None => {
+                        listener.await;
+                        true
+                    }
+                    Some(deadline) => tokio::time::timeout_at(deadline, listener).await.is_ok(),
+                };
+                sink.core().add_blocked(started.elapsed());
+                if woken {
+                    continue;
+                }
+                DropReason::Timeout
+            }
+        };
+        let msg = refuse(sink, env, reason);
+        return Err(match reason {
+            DropReason::DropNewest => SendError::Dropped(msg),
+            DropReason::Closed => SendError::Closed(msg),
+            DropReason::Timeout => SendError::Timeout(msg),
+            _ => SendError::Full(msg),
+        });
+    }
+}
