@@ -93,7 +93,12 @@ impl<A: Actor> BoundedAddr<A> {
     {
         let deadline = Instant::now() + timeout;
         let (reply, response) = reply_channel();
-        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), Some(deadline)).await?;
+        push(
+            &*self.chan,
+            MsgEnvelope::new(msg, Some(reply)),
+            Some(deadline),
+        )
+        .await?;
         response.recv().await
     }
 

@@ -195,8 +195,16 @@ mod tests {
     #[test]
     fn invalid_configs_name_the_mailbox_and_the_problem() {
         let err = MailboxConfig::new(0).name("ingest").validate().unwrap_err();
-        assert_eq!(err.to_string(), "mailbox `ingest`: capacity must be at least 1, got 0");
+        assert_eq!(
+            err.to_string(),
+            "mailbox `ingest`: capacity must be at least 1, got 0"
+        );
         let err = MailboxConfig::new(4).batch(0).validate().unwrap_err();
-        assert_eq!(err, ConfigError::ZeroBatch { mailbox: "<unnamed>".into() });
+        assert_eq!(
+            err,
+            ConfigError::ZeroBatch {
+                mailbox: "<unnamed>".into()
+            }
+        );
     }
 }

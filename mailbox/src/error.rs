@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(format!("{err:?}"), "Full(..)");
         assert_eq!(err.to_string(), "mailbox full, message rejected");
         assert_eq!(format!("{:?}", SendError::<NotDebug>::Evicted), "Evicted");
-        assert_eq!(format!("{:?}", TrySendError::Closed(NotDebug)), "Closed(..)");
+        assert_eq!(
+            format!("{:?}", TrySendError::Closed(NotDebug)),
+            "Closed(..)"
+        );
     }
 
     #[test]
@@ -164,6 +167,9 @@ mod tests {
         assert_eq!(SendError::<i32>::Evicted.into_inner(), None);
         assert_eq!(SendError::<i32>::Stopped.into_inner(), None);
         assert_eq!(TrySendError::Dropped(3).into_inner(), 3);
-        assert_eq!(SendError::from(TrySendError::Closed(3)).into_inner(), Some(3));
+        assert_eq!(
+            SendError::from(TrySendError::Closed(3)).into_inner(),
+            Some(3)
+        );
     }
 }

@@ -137,6 +137,9 @@ mod tests {
         let err = "drop-oldest".parse::<OverflowPolicy>().unwrap_err();
         assert_eq!(err.given(), "drop-oldest");
         let text = err.to_string();
-        assert!(text.contains("`drop-oldest`") && text.contains("`drop_oldest`"), "{text}");
+        assert!(
+            text.contains("`drop-oldest`") && text.contains("`drop_oldest`"),
+            "{text}"
+        );
     }
 }

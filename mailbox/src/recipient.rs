@@ -65,7 +65,12 @@ where
     pub async fn send_timeout(&self, msg: M, timeout: Duration) -> Result<M::Result, SendError<M>> {
         let deadline = Instant::now() + timeout;
         let (reply, response) = reply_channel();
-        push(&*self.sink, MsgEnvelope::new(msg, Some(reply)), Some(deadline)).await?;
+        push(
+            &*self.sink,
+            MsgEnvelope::new(msg, Some(reply)),
+            Some(deadline),
+        )
+        .await?;
         response.recv().await
     }
 

@@ -38,12 +38,11 @@ where
 ///
 /// It was never queued, so the reply channel it may carry is simply dropped: the caller
 /// learns the outcome from the returned error.
-fn refuse<M, S>(sink: &S, env: Box<MsgEnvelope<M>>, reason: DropReason) -> M
+fn refuse<M, S>(sink: &S, msg: M, reason: DropReason) -> M
 where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
-    let msg = env.msg;
     sink.core().discard(reason, &msg);
     msg
 }
@@ -62,7 +61,7 @@ where
         Verdict::Wait => DropReason::Rejected,
         Verdict::Drop(reason) => reason,
     };
-    let msg = refuse(sink, env, reason);
+    let msg = refuse(sink, env.msg, reason);
     Err(match reason {
         DropReason::DropNewest => TrySendError::Dropped(msg),
         DropReason::Closed => TrySendError::Closed(msg),
@@ -121,7 +120,7 @@ where
                 DropReason::Timeout
             }
         };
-        let msg = refuse(sink, env, reason);
+        let msg = refuse(sink, env.msg, reason);
         return Err(match reason {
             DropReason::DropNewest => SendError::Dropped(msg),
             DropReason::Closed => SendError::Closed(msg),
