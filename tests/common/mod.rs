@@ -88,3 +88,63 @@ pub async fn until(mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
+
+/// Holds the actor until released, then stops it (the `ctx.wait` future calls `ctx.stop()`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct HoldThenStop(pub oneshot::Receiver<()>);
+
+impl Handler<HoldThenStop> for Recorder {
+    type Result = ();
+
+    fn handle(&mut self, HoldThenStop(release): HoldThenStop, ctx: &mut Context<Self>) {
+        use actix::fut::ActorFutureExt;
+        ctx.wait(
+            actix::fut::wrap_future::<_, Self>(async move {
+                let _ = release.await;
+            })
+            .map(|(), _, ctx| ctx.stop()),
+        );
+    }
+}
+
+/// A message that counts its own drops, to prove no message leaks or is dropped twice.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Counted {
+    pub n: u64,
+    pub drops: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Handler<Counted> for Recorder {
+    type Result = u64;
+
+    fn handle(&mut self, msg: Counted, _: &mut Context<Self>) -> u64 {
+        self.seen.lock().unwrap().push(msg.n);
+        msg.n
+    }
+}
+
+/// Starts a `Recorder` behind `config` and holds it: returns once the `Hold` was taken out of
+/// the queue, so the queue is empty and will fill up.
+pub async fn held_recorder(
+    config: actix_backpressure::MailboxConfig,
+) -> (
+    actix_backpressure::BoundedAddr<Recorder>,
+    Arc<Mutex<Vec<u64>>>,
+    oneshot::Sender<()>,
+) {
+    use actix_backpressure::BoundedActorExt;
+    let (actor, seen) = Recorder::new();
+    let addr = actor.start_bounded(config);
+    let (release, hold) = oneshot::channel();
+    addr.tell(Hold(hold)).await.unwrap();
+    until(|| addr.is_empty() && addr.stats().handled == 1).await;
+    (addr, seen, release)
+}
