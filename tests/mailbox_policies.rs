@@ -8,8 +8,11 @@ use std::time::Duration;
 use actix_backpressure::prelude::*;
 use common::*;
 
+/// What the drop hook saw: (reason, item number) pairs.
+type DropLog = Arc<Mutex<Vec<(DropReason, u64)>>>;
+
 /// A drop hook that records (reason, item number) pairs.
-fn recording_hook(config: MailboxConfig) -> (MailboxConfig, Arc<Mutex<Vec<(DropReason, u64)>>>) {
+fn recording_hook(config: MailboxConfig) -> (MailboxConfig, DropLog) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     let config = config.on_drop(move |dropped| {

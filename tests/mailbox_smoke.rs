@@ -1,3 +1,5 @@
+//! A first end-to-end check: requests and tells through a bounded mailbox.
+
 mod common;
 
 use actix_backpressure::prelude::*;
