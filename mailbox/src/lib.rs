@@ -16,6 +16,8 @@
 //! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
 //! outcome but *handled* goes through the drop hook ([`Dropped`]).
 
+#![forbid(unsafe_code)]
+
 mod addr;
 mod chan;
 mod config;
