@@ -2,14 +2,15 @@
 //! counters.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Duration;
 
 use actix::{Actor, Handler, Message};
 use atomic_waker::AtomicWaker;
 use concurrent_queue::{ConcurrentQueue, ForcePushError, PopError, PushError};
-use event_listener::Event;
+use event_listener::{Event, IntoNotification};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
@@ -27,8 +28,14 @@ pub(crate) struct Core {
     blocked_nanos: AtomicU64,
     /// Senders waiting for room under `Block`; notified once per message taken out.
     pub(crate) room: Event,
+    /// How many senders are registered on `room`: lets the driver skip `notify` (which takes
+    /// a lock in `event-listener`) when no one waits.
+    waiting_senders: AtomicUsize,
     /// The driver, waiting for a message.
     pub(crate) consumer: AtomicWaker,
+    /// Set by the driver before it sleeps on `consumer`: lets senders skip the wake-up (two
+    /// atomic read-modify-writes) while the driver is busy anyway.
+    consumer_parked: AtomicBool,
     /// Live `BoundedAddr`s and `BoundedRecipient`s; the queue closes when the last one goes.
     senders: AtomicUsize,
     /// Set while a supervised actor restarts, so the old driver leaves the queue open.
@@ -58,6 +65,18 @@ impl Core {
         }
     }
 
+    /// Registers a sender about to wait for room; the guard unregisters it when dropped.
+    ///
+    /// Call it after `room.listen()` and before the sender's last look at the queue.
+    pub(crate) fn wait_for_room(&self) -> WaitingSender<'_> {
+        // SeqCst, then a SeqCst fence before the sender looks at the queue again: either that
+        // look sees the slot a consumer freed, or the consumer's SeqCst load in `pop` (after
+        // its SeqCst pop) sees this count and notifies. (Store-buffering pattern.)
+        self.waiting_senders.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        WaitingSender { core: self }
+    }
+
     pub(crate) fn add_blocked(&self, waited: Duration) {
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         self.blocked_nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -67,6 +86,18 @@ impl Core {
         let mut stats = self.counters.snapshot();
         stats.sender_blocked = Duration::from_nanos(self.blocked_nanos.load(Ordering::Relaxed));
         stats
+    }
+}
+
+/// A sender registered as waiting for room; see [`Core::wait_for_room`].
+pub(crate) struct WaitingSender<'a> {
+    core: &'a Core,
+}
+
+impl Drop for WaitingSender<'_> {
+    fn drop(&mut self) {
+        // Relaxed: an extra notification because the count is briefly stale is harmless.
+        self.core.waiting_senders.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -97,7 +128,9 @@ impl<A: Actor> Chan<A> {
                 counters: Counters::default(),
                 blocked_nanos: AtomicU64::new(0),
                 room: Event::new(),
+                waiting_senders: AtomicUsize::new(0),
                 consumer: AtomicWaker::new(),
+                consumer_parked: AtomicBool::new(false),
                 senders: AtomicUsize::new(1),
                 restarting: AtomicBool::new(false),
             },
@@ -124,7 +157,14 @@ impl<A: Actor> Chan<A> {
             }
         };
         self.core.counters.enqueued();
-        self.core.consumer.wake();
+        // SeqCst, after the SeqCst CAS with which `concurrent-queue` (2.5) publishes the
+        // message: either this load sees the driver parked, or the driver's look at the queue
+        // after parking (behind a SeqCst fence) sees the message. (Store-buffering pattern.)
+        if self.core.consumer_parked.load(Ordering::SeqCst)
+            && self.core.consumer_parked.swap(false, Ordering::SeqCst)
+        {
+            self.core.consumer.wake();
+        }
         if let Some(evicted) = evicted {
             evicted.fail(DropReason::DropOldest, &self.core);
         }
@@ -134,8 +174,41 @@ impl<A: Actor> Chan<A> {
     /// Takes the oldest envelope out and tells one waiting sender there is room.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
         let env = self.queue.pop()?;
-        self.core.room.notify(1);
+        // SeqCst, after the SeqCst CAS with which `concurrent-queue` (2.5) frees the slot;
+        // pairs with the fence in `Core::wait_for_room`. `room_after_batch` backs this up
+        // without relying on the queue's orderings.
+        if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
+            // One more sender for the one freed slot, even if others are already notified.
+            self.core.room.notify(1.additional());
+        }
         Ok(env)
+    }
+
+    /// Called by the driver before it returns, if it took `popped` messages out: makes sure
+    /// waiting senders hear of the room, whatever orderings the queue uses internally.
+    pub(crate) fn room_after_batch(&self, popped: usize) {
+        if popped == 0 {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
+            self.core.room.notify(popped);
+        }
+    }
+
+    /// The driver is about to sleep: after this, look at the queue once more before
+    /// returning `Pending`.
+    pub(crate) fn park_consumer(&self, waker: &Waker) {
+        self.core.consumer.register(waker);
+        // SeqCst store and fence: pairs with the SeqCst load in `offer` (see there).
+        self.core.consumer_parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    /// The driver found a message after parking: senders need not wake it.
+    pub(crate) fn unpark_consumer(&self) {
+        // Relaxed: a stale `true` only costs a sender one spurious wake-up.
+        self.core.consumer_parked.store(false, Ordering::Relaxed);
     }
 
     pub(crate) fn handled(&self) {

@@ -49,33 +49,38 @@ where
     ) -> Poll<()> {
         let chan = &self.chan;
         let mut handled = 0;
-        loop {
+        let poll = loop {
             // A handler called `ctx.wait(..)` or `ctx.stop()`: the context polls us again
             // once it is ready for more messages.
             if ctx.waiting() {
-                return Poll::Pending;
+                break Poll::Pending;
             }
             if handled == chan.core.batch {
                 task.waker().wake_by_ref();
-                return Poll::Pending;
+                break Poll::Pending;
             }
             let env = match chan.pop() {
                 Ok(env) => env,
-                Err(PopError::Closed) => return Poll::Ready(()),
+                Err(PopError::Closed) => break Poll::Ready(()),
                 Err(PopError::Empty) => {
-                    // Register, then look again: a message pushed in between wakes us.
-                    chan.core.consumer.register(task.waker());
+                    // Park, then look again: a message pushed in between wakes us.
+                    chan.park_consumer(task.waker());
                     match chan.pop() {
-                        Ok(env) => env,
-                        Err(PopError::Closed) => return Poll::Ready(()),
-                        Err(PopError::Empty) => return Poll::Pending,
+                        Ok(env) => {
+                            chan.unpark_consumer();
+                            env
+                        }
+                        Err(PopError::Closed) => break Poll::Ready(()),
+                        Err(PopError::Empty) => break Poll::Pending,
                     }
                 }
             };
             env.handle(act, ctx);
             chan.handled();
             handled += 1;
-        }
+        };
+        chan.room_after_batch(handled);
+        poll
     }
 }
 

@@ -101,10 +101,10 @@ where
             // Register, re-check, then sleep: a slot freed between the failed attempt and
             // the registration would otherwise be missed.
             (Verdict::Wait, None) => {
-                registered = Some(sink.core().room.listen());
+                registered = Some((sink.core().room.listen(), sink.core().wait_for_room()));
                 continue;
             }
-            (Verdict::Wait, Some(listener)) => {
+            (Verdict::Wait, Some((listener, _waiting))) => {
                 let started = Instant::now();
                 let woken = match deadline {
                     None => {
