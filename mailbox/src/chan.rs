@@ -175,7 +175,7 @@ impl<A: Actor> Chan<A> {
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
         let env = self.queue.pop()?;
         // SeqCst, after the SeqCst CAS with which `concurrent-queue` (2.5) frees the slot;
-        // pairs with the fence in `Core::wait_for_room`. `room_after_batch` backs this up
+        // pairs with the fence in `Core::wait_for_room`. `settle_room` backs this up
         // without relying on the queue's orderings.
         if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
             // One more sender for the one freed slot, even if others are already notified.
@@ -185,12 +185,15 @@ impl<A: Actor> Chan<A> {
     }
 
     /// Called by the driver before it returns, if it took `popped` messages out: makes sure
-    /// waiting senders hear of the room, whatever orderings the queue uses internally.
-    pub(crate) fn room_after_batch(&self, popped: usize) {
+    /// waiting senders hear of the room whatever orderings the queue uses internally. Pass
+    /// `fenced` when a SeqCst fence was issued since the last pop (`park_consumer` issues one).
+    pub(crate) fn settle_room(&self, popped: usize, fenced: bool) {
         if popped == 0 {
             return;
         }
-        fence(Ordering::SeqCst);
+        if !fenced {
+            fence(Ordering::SeqCst);
+        }
         if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
             self.core.room.notify(popped);
         }

@@ -49,6 +49,8 @@ where
     ) -> Poll<()> {
         let chan = &self.chan;
         let mut handled = 0;
+        // Whether parking issued a SeqCst fence after the last pop (see `Chan::settle_room`).
+        let mut fenced = false;
         let poll = loop {
             // A handler called `ctx.wait(..)` or `ctx.stop()`: the context polls us again
             // once it is ready for more messages.
@@ -71,7 +73,10 @@ where
                             env
                         }
                         Err(PopError::Closed) => break Poll::Ready(()),
-                        Err(PopError::Empty) => break Poll::Pending,
+                        Err(PopError::Empty) => {
+                            fenced = true;
+                            break Poll::Pending;
+                        }
                     }
                 }
             };
@@ -79,7 +84,7 @@ where
             chan.handled();
             handled += 1;
         };
-        chan.room_after_batch(handled);
+        chan.settle_room(handled, fenced);
         poll
     }
 }
