@@ -259,3 +259,19 @@ async fn capacity_zero_is_refused_at_start() {
         "actix-backpressure: mailbox `Recorder`: capacity must be at least 1, got 0"
     );
 }
+
+#[actix_rt::test]
+async fn send_timeout_with_a_huge_timeout_waits_without_panicking() {
+    within(async {
+        let (addr, _, release) = held_recorder(MailboxConfig::new(1)).await;
+        addr.tell(Item(1)).await.unwrap();
+        let waiting = addr.clone();
+        let request =
+            actix_rt::spawn(async move { waiting.send_timeout(Item(2), Duration::MAX).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!request.is_finished());
+        release.send(()).unwrap();
+        assert_eq!(request.await.unwrap().unwrap(), 2);
+    })
+    .await;
+}

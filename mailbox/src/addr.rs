@@ -91,14 +91,10 @@ impl<A: Actor> BoundedAddr<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large to represent means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         let (reply, response) = reply_channel();
-        push(
-            &*self.chan,
-            MsgEnvelope::new(msg, Some(reply)),
-            Some(deadline),
-        )
-        .await?;
+        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
         response.recv().await
     }
 

@@ -63,14 +63,10 @@ where
     ///
     /// As [`BoundedAddr::send`](crate::BoundedAddr::send).
     pub async fn send_timeout(&self, msg: M, timeout: Duration) -> Result<M::Result, SendError<M>> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large to represent means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         let (reply, response) = reply_channel();
-        push(
-            &*self.sink,
-            MsgEnvelope::new(msg, Some(reply)),
-            Some(deadline),
-        )
-        .await?;
+        push(&*self.sink, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
         response.recv().await
     }
 
