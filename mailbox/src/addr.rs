@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Handler, Message};
-use tokio::time::Instant;
 
 use crate::chan::Chan;
 use crate::envelope::{reply_channel, MsgEnvelope};
-use crate::send::{push, try_push};
+use crate::send::{deadline_after, push, try_push};
 use crate::{BoundedRecipient, MailboxStats, OverflowPolicy, SendError, TrySendError};
 
 /// The address of an actor behind a bounded mailbox.
@@ -91,8 +90,7 @@ impl<A: Actor> BoundedAddr<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        // A timeout too large to represent means no deadline.
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = deadline_after(timeout);
         let (reply, response) = reply_channel();
         push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
         response.recv().await

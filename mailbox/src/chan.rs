@@ -1,45 +1,57 @@
 //! The state a mailbox's handles and its driver share: the bounded queue, the waiters and the
-//! counters.
+//! counters, and the two protocols that keep them in step:
+//!
+//! - **waiting for room** (`Block`): a sender that finds the queue full registers on `room`
+//!   and counts itself in `waiting_senders`, looks at the queue once more, then sleeps; the
+//!   driver notifies one sender per message it takes out, when the count is not zero;
+//! - **parking the driver**: the driver that finds the queue empty registers its waker, sets
+//!   `consumer_parked`, looks once more, then sleeps; a sender that queues a message wakes it
+//!   only if it is parked.
+//!
+//! Both are model-checked with loom in `tests/loom_chan.rs`.
 
 use std::any::Any;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
 use actix::{Actor, Handler, Message};
-use atomic_waker::AtomicWaker;
-use concurrent_queue::{ConcurrentQueue, ForcePushError, PopError, PushError};
-use event_listener::{Event, IntoNotification};
+use concurrent_queue::{ForcePushError, PopError, PushError};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
 use crate::stats::Counters;
+use crate::sync::{
+    fence, notify, notify_additional, AtomicBool, AtomicUsize, AtomicWaker, Event, EventListener,
+    Queue,
+};
 use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy};
 
 /// The part of a mailbox that does not depend on the actor's type.
 pub(crate) struct Core {
     pub(crate) name: Arc<str>,
     capacity: usize,
+    /// An `OverflowPolicy`, atomic so that a running mailbox can be reconfigured.
     policy: AtomicU8,
     pub(crate) batch: usize,
     hook: Option<DropHook>,
     counters: Counters,
     blocked_nanos: AtomicU64,
-    /// Senders waiting for room under `Block`; notified once per message taken out.
-    pub(crate) room: Event,
+    /// Senders waiting for room under `Block`, in FIFO order.
+    room: Event,
     /// How many senders are registered on `room`: lets the driver skip `notify` (which takes
     /// a lock in `event-listener`) when no one waits.
     waiting_senders: AtomicUsize,
     /// The driver, waiting for a message.
-    pub(crate) consumer: AtomicWaker,
+    consumer: AtomicWaker,
     /// Set by the driver before it sleeps on `consumer`: lets senders skip the wake-up (two
     /// atomic read-modify-writes) while the driver is busy anyway.
     consumer_parked: AtomicBool,
     /// Live `BoundedAddr`s and `BoundedRecipient`s; the queue closes when the last one goes.
     senders: AtomicUsize,
     /// Set while a supervised actor restarts, so the old driver leaves the queue open.
-    pub(crate) restarting: AtomicBool,
+    restarting: AtomicBool,
 }
 
 impl Core {
@@ -65,21 +77,31 @@ impl Core {
         }
     }
 
-    /// Registers a sender about to wait for room; the guard unregisters it when dropped.
-    ///
-    /// Call it after `room.listen()` and before the sender's last look at the queue.
-    pub(crate) fn wait_for_room(&self) -> WaitingSender<'_> {
-        // SeqCst, then a SeqCst fence before the sender looks at the queue again: either that
-        // look sees the slot a consumer freed, or the consumer's SeqCst load in `pop` (after
-        // its SeqCst pop) sees this count and notifies. (Store-buffering pattern.)
+    /// Registers a sender about to wait for room. The sender must look at the queue once more
+    /// before it awaits the returned registration; dropping the registration unregisters it
+    /// (passing a notification it got on to the next sender).
+    pub(crate) fn register_for_room(&self) -> RoomRegistration<'_> {
+        let listener = self.room.listen();
+        // SeqCst, then a SeqCst fence before the sender's last look at the queue: either that
+        // look sees the slot the driver freed, or the driver's SeqCst load of the count (after
+        // its SeqCst pop, or after the fence in `settle_room`) sees this registration and
+        // notifies. (Store-buffering pattern.)
         self.waiting_senders.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        WaitingSender { core: self }
+        RoomRegistration {
+            core: self,
+            listener,
+        }
     }
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.blocked_nanos.fetch_add(nanos, Ordering::Relaxed);
+        // Saturating: a sum over all senders could in principle exceed 584 years.
+        let _ = self
+            .blocked_nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                Some(total.saturating_add(nanos))
+            });
     }
 
     pub(crate) fn stats(&self) -> MailboxStats {
@@ -87,17 +109,48 @@ impl Core {
         stats.sender_blocked = Duration::from_nanos(self.blocked_nanos.load(Ordering::Relaxed));
         stats
     }
+
+    /// Marks a supervised restart in progress until the guard is dropped (also on unwind).
+    pub(crate) fn restarting(&self) -> RestartGuard<'_> {
+        // Relaxed: set and read on the thread that runs the actor.
+        self.restarting.store(true, Ordering::Relaxed);
+        RestartGuard { core: self }
+    }
 }
 
-/// A sender registered as waiting for room; see [`Core::wait_for_room`].
-pub(crate) struct WaitingSender<'a> {
+/// A sender registered as waiting for room; see [`Core::register_for_room`].
+pub(crate) struct RoomRegistration<'a> {
+    core: &'a Core,
+    listener: EventListener,
+}
+
+impl RoomRegistration<'_> {
+    /// Waits for a notification that there may be room.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future (or the registration) passes a notification it got
+    /// on to another waiting sender.
+    pub(crate) async fn notified(&mut self) {
+        (&mut self.listener).await;
+    }
+}
+
+impl Drop for RoomRegistration<'_> {
+    fn drop(&mut self) {
+        // Relaxed: a briefly stale count only costs the driver one needless notification.
+        self.core.waiting_senders.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// See [`Core::restarting`].
+pub(crate) struct RestartGuard<'a> {
     core: &'a Core,
 }
 
-impl Drop for WaitingSender<'_> {
+impl Drop for RestartGuard<'_> {
     fn drop(&mut self) {
-        // Relaxed: an extra notification because the count is briefly stale is harmless.
-        self.core.waiting_senders.fetch_sub(1, Ordering::Relaxed);
+        self.core.restarting.store(false, Ordering::Relaxed);
     }
 }
 
@@ -110,7 +163,7 @@ pub(crate) enum Refusal {
 /// One mailbox: the queue of envelopes for `A` and the shared [`Core`].
 pub(crate) struct Chan<A: Actor> {
     pub(crate) core: Core,
-    queue: ConcurrentQueue<Envelope<A>>,
+    queue: Queue<Envelope<A>>,
 }
 
 impl<A: Actor> Chan<A> {
@@ -134,7 +187,7 @@ impl<A: Actor> Chan<A> {
                 senders: AtomicUsize::new(1),
                 restarting: AtomicBool::new(false),
             },
-            queue: ConcurrentQueue::bounded(config.capacity),
+            queue: Queue::bounded(config.capacity),
         }
     }
 
@@ -157,9 +210,10 @@ impl<A: Actor> Chan<A> {
             }
         };
         self.core.counters.enqueued();
-        // SeqCst, after the SeqCst CAS with which `concurrent-queue` (2.5) publishes the
-        // message: either this load sees the driver parked, or the driver's look at the queue
-        // after parking (behind a SeqCst fence) sees the message. (Store-buffering pattern.)
+        // SeqCst, after the SeqCst CAS with which `concurrent-queue` 2.5 publishes a message:
+        // either this load sees the driver parked, or the driver's look at the queue after
+        // parking (behind the SeqCst fence in `park_consumer`) sees the message.
+        // (Store-buffering pattern; the loom model checks it with a mutex-based queue.)
         if self.core.consumer_parked.load(Ordering::SeqCst)
             && self.core.consumer_parked.swap(false, Ordering::SeqCst)
         {
@@ -171,15 +225,15 @@ impl<A: Actor> Chan<A> {
         Ok(())
     }
 
-    /// Takes the oldest envelope out and tells one waiting sender there is room.
+    /// Takes the oldest envelope out and tells one more waiting sender there is room.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
         let env = self.queue.pop()?;
-        // SeqCst, after the SeqCst CAS with which `concurrent-queue` (2.5) frees the slot;
-        // pairs with the fence in `Core::wait_for_room`. `settle_room` backs this up
-        // without relying on the queue's orderings.
+        // SeqCst, after the SeqCst CAS with which `concurrent-queue` 2.5 takes a message out
+        // of a queue of capacity 2 or more; pairs with `register_for_room`. For capacity 1 the
+        // slot is released with a Release store, so this notification may come only from
+        // `settle_room`, at the end of the batch. `settle_room` backs this up in every case.
         if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
-            // One more sender for the one freed slot, even if others are already notified.
-            self.core.room.notify(1.additional());
+            notify_additional(&self.core.room, 1);
         }
         Ok(env)
     }
@@ -195,11 +249,11 @@ impl<A: Actor> Chan<A> {
             fence(Ordering::SeqCst);
         }
         if self.core.waiting_senders.load(Ordering::SeqCst) != 0 {
-            self.core.room.notify(popped);
+            notify(&self.core.room, popped);
         }
     }
 
-    /// The driver is about to sleep: after this, look at the queue once more before
+    /// The driver is about to sleep: after this, it must look at the queue once more before
     /// returning `Pending`.
     pub(crate) fn park_consumer(&self, waker: &Waker) {
         self.core.consumer.register(waker);
@@ -226,14 +280,32 @@ impl<A: Actor> Chan<A> {
         self.queue.is_closed()
     }
 
-    /// The actor is gone: refuse new messages, fail the queued ones as `Stopped`, and wake
-    /// every waiting sender so it gets its message back.
+    /// Whether a supervised restart is in progress (see [`Core::restarting`]).
+    pub(crate) fn is_restarting(&self) -> bool {
+        self.core.restarting.load(Ordering::Relaxed)
+    }
+
+    /// The actor is gone: refuse new messages, wake every waiting sender so it gets its
+    /// message back, and fail the queued ones as `Stopped`. Idempotent.
     pub(crate) fn close_and_drain(&self) {
+        // Wake waiting senders first: a drop hook that panics below must not leave them
+        // waiting forever.
         self.queue.close();
-        while let Ok(env) = self.queue.pop() {
-            env.fail(DropReason::Stopped, &self.core);
+        notify(&self.core.room, usize::MAX);
+        loop {
+            while let Ok(env) = self.queue.pop() {
+                env.fail(DropReason::Stopped, &self.core);
+            }
+            // `concurrent-queue` 2.5's `force_push` on a full queue stores the tail without
+            // the closed mark, so a `DropOldest` send racing with `close` can reopen the queue.
+            // Such a send's message is the newest, so the drain above waits for it and then
+            // sees the queue reopened: close and drain again until it stays closed.
+            if self.queue.is_closed() {
+                break;
+            }
+            self.queue.close();
+            notify(&self.core.room, usize::MAX);
         }
-        self.core.room.notify(usize::MAX);
     }
 
     pub(crate) fn add_sender(&self) {
@@ -247,7 +319,7 @@ impl<A: Actor> Chan<A> {
             // No one can send any more: let the driver drain what is queued, then finish.
             self.queue.close();
             self.core.consumer.wake();
-            self.core.room.notify(usize::MAX);
+            notify(&self.core.room, usize::MAX);
         }
     }
 }
@@ -291,7 +363,7 @@ where
             let env = env
                 .into_any()
                 .downcast::<MsgEnvelope<M>>()
-                .unwrap_or_else(|_| unreachable!("the queue handed back a different envelope"));
+                .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"));
             (env, refusal)
         })
     }

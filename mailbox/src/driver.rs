@@ -2,7 +2,6 @@
 //! queue, one message at a time.
 
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{self, Poll};
 
@@ -91,8 +90,7 @@ where
 
 impl<A: Actor> Drop for Driver<A> {
     fn drop(&mut self) {
-        // Relaxed: the flag is set and read on the actor's own thread.
-        if !self.chan.core.restarting.load(Ordering::Relaxed) {
+        if !self.chan.is_restarting() {
             self.chan.close_and_drain();
         }
     }

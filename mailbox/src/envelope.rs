@@ -37,6 +37,12 @@ impl<M: Message> MsgEnvelope<M> {
     pub(crate) fn new(msg: M, reply: Option<Reply<M::Result>>) -> Box<Self> {
         Box::new(MsgEnvelope { msg, reply })
     }
+
+    /// The message of a refused envelope. Its reply channel, if any, is dropped: the sender
+    /// learns the outcome from the returned error.
+    pub(crate) fn into_msg(self) -> M {
+        self.msg
+    }
 }
 
 impl<A, M> EnvelopeProxy<A> for MsgEnvelope<M>

@@ -30,6 +30,11 @@ mod recipient;
 mod send;
 mod start;
 mod stats;
+mod supervisor;
+mod sync;
+
+#[cfg(all(test, mailbox_loom))]
+mod tests;
 
 pub use addr::BoundedAddr;
 pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH};

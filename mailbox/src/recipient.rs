@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Message;
-use tokio::time::Instant;
 
 use crate::chan::Sink;
 use crate::envelope::{reply_channel, MsgEnvelope};
-use crate::send::{push, try_push};
+use crate::send::{deadline_after, push, try_push};
 use crate::{MailboxStats, OverflowPolicy, SendError, TrySendError};
 
 /// A handle that sends `M` to some actor through its bounded mailbox, whatever the actor's
@@ -63,8 +62,7 @@ where
     ///
     /// As [`BoundedAddr::send`](crate::BoundedAddr::send).
     pub async fn send_timeout(&self, msg: M, timeout: Duration) -> Result<M::Result, SendError<M>> {
-        // A timeout too large to represent means no deadline.
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = deadline_after(timeout);
         let (reply, response) = reply_channel();
         push(&*self.sink, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
         response.recv().await

@@ -2,6 +2,8 @@
 //! answer to a full queue, and waiting for room.
 
 use actix::Message;
+use std::time::Duration;
+
 use tokio::time::Instant;
 
 use crate::chan::{Refusal, Sink};
@@ -61,7 +63,7 @@ where
         Verdict::Wait => DropReason::Rejected,
         Verdict::Drop(reason) => reason,
     };
-    let msg = refuse(sink, env.msg, reason);
+    let msg = refuse(sink, (*env).into_msg(), reason);
     Err(match reason {
         DropReason::DropNewest => TrySendError::Dropped(msg),
         DropReason::Closed => TrySendError::Closed(msg),
@@ -73,8 +75,10 @@ where
 ///
 /// # Cancel safety
 ///
-/// The message is queued synchronously inside one poll, so when this future is dropped the
-/// message either was queued (and stays queued) or is dropped with the future, never both.
+/// The message is queued (or refused, and then counted and shown to the drop hook)
+/// synchronously inside one poll. If this future is dropped while it waits for room, the
+/// message was not queued and is dropped with it, uncounted; if it is dropped later, the
+/// message stays queued (or stays counted as refused). Never both queued and handed back.
 pub(crate) async fn push<M, S>(
     sink: &S,
     mut env: Box<MsgEnvelope<M>>,
@@ -84,48 +88,62 @@ where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
-    // A producer whose sends never wait must still let the consumer run when both share a
-    // Tokio worker: spend one unit of the task's cooperative budget per message.
-    tokio::task::consume_budget().await;
-    let mut registered = None;
-    loop {
+    let mut registration = None;
+    let reason = loop {
         let verdict = match attempt(sink, env) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                spend_budget().await;
+                return Ok(());
+            }
             Err((refused, verdict)) => {
                 env = refused;
                 verdict
             }
         };
-        let reason = match (verdict, registered.take()) {
-            (Verdict::Drop(reason), _) => reason,
-            // Register, re-check, then sleep: a slot freed between the failed attempt and
-            // the registration would otherwise be missed.
-            (Verdict::Wait, None) => {
-                registered = Some((sink.core().room.listen(), sink.core().wait_for_room()));
-                continue;
-            }
-            (Verdict::Wait, Some((listener, _waiting))) => {
+        match (verdict, registration.take()) {
+            (Verdict::Drop(reason), _) => break reason,
+            // Register, look once more, then sleep: a slot freed between the failed attempt
+            // and the registration would otherwise be missed.
+            (Verdict::Wait, None) => registration = Some(sink.core().register_for_room()),
+            (Verdict::Wait, Some(mut registered)) => {
                 let started = Instant::now();
                 let woken = match deadline {
                     None => {
-                        listener.await;
+                        registered.notified().await;
                         true
                     }
-                    Some(deadline) => tokio::time::timeout_at(deadline, listener).await.is_ok(),
+                    Some(deadline) => tokio::time::timeout_at(deadline, registered.notified())
+                        .await
+                        .is_ok(),
                 };
                 sink.core().add_blocked(started.elapsed());
-                if woken {
-                    continue;
+                if !woken {
+                    break DropReason::Timeout;
                 }
-                DropReason::Timeout
             }
-        };
-        let msg = refuse(sink, env.msg, reason);
-        return Err(match reason {
-            DropReason::DropNewest => SendError::Dropped(msg),
-            DropReason::Closed => SendError::Closed(msg),
-            DropReason::Timeout => SendError::Timeout(msg),
-            _ => SendError::Full(msg),
-        });
-    }
+        }
+    };
+    let msg = refuse(sink, (*env).into_msg(), reason);
+    spend_budget().await;
+    Err(match reason {
+        DropReason::DropNewest => SendError::Dropped(msg),
+        DropReason::Closed => SendError::Closed(msg),
+        DropReason::Timeout => SendError::Timeout(msg),
+        _ => SendError::Full(msg),
+    })
+}
+
+/// The deadline `timeout` from now, or `None` (no deadline) for a timeout beyond what the
+/// timer handles, as `tokio::time::sleep` caps its own.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    /// About 30 years.
+    const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+    (timeout < FOREVER).then(|| Instant::now() + timeout)
+}
+
+/// A producer whose sends never wait must still let the consumer run when both share a Tokio
+/// worker: spend one unit of the task's cooperative budget per message. Called once the
+/// outcome is settled, so being cancelled here loses nothing.
+async fn spend_budget() {
+    tokio::task::consume_budget().await;
 }

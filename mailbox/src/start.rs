@@ -1,17 +1,13 @@
 //! Starting actors behind a bounded mailbox, plain or supervised.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{self, Poll};
 
-use actix::dev::ContextFut;
 use actix::{Actor, ArbiterHandle, AsyncContext, Context, Supervised};
 
 use crate::chan::Chan;
 use crate::config::short_type_name;
 use crate::driver::Driver;
+use crate::supervisor::BoundedSupervisor;
 use crate::{BoundedAddr, ConfigError, MailboxConfig};
 
 /// Starts actors behind a bounded mailbox. Implemented for every actor whose context is
@@ -192,66 +188,4 @@ where
     A: Actor<Context = Context<A>>,
 {
     channel::<A>(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
-}
-
-/// Runs a supervised actor: restarts it in place when it stops while senders remain, and
-/// spawns a fresh driver over the same queue.
-struct BoundedSupervisor<A>
-where
-    A: Supervised + Actor<Context = Context<A>>,
-{
-    fut: ContextFut<A, Context<A>>,
-    chan: Arc<Chan<A>>,
-}
-
-impl<A> BoundedSupervisor<A>
-where
-    A: Supervised + Actor<Context = Context<A>>,
-{
-    fn new<F>(driver: Driver<A>, f: F) -> Self
-    where
-        F: FnOnce(&mut Context<A>) -> A,
-    {
-        let chan = Arc::clone(driver.chan());
-        let mut ctx = Context::new();
-        let act = f(&mut ctx);
-        ctx.spawn(driver);
-        BoundedSupervisor {
-            fut: ctx.into_future(act),
-            chan,
-        }
-    }
-}
-
-impl<A> Future for BoundedSupervisor<A>
-where
-    A: Supervised + Actor<Context = Context<A>>,
-{
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        loop {
-            if Pin::new(&mut this.fut).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            // The actor stopped. A closed queue means every sender is gone (or the old driver
-            // already failed the queue): let it go.
-            if this.chan.is_closed() {
-                return Poll::Ready(());
-            }
-            // `restart` refuses when actix's own mailbox has no address; hold one meanwhile.
-            let native = this.fut.address();
-            // Relaxed: set and read on this thread; the old driver is dropped inside `restart`.
-            this.chan.core.restarting.store(true, Ordering::Relaxed);
-            let restarted = this.fut.restart();
-            this.chan.core.restarting.store(false, Ordering::Relaxed);
-            drop(native);
-            if !restarted {
-                this.chan.close_and_drain();
-                return Poll::Ready(());
-            }
-            this.fut.ctx().spawn(Driver::new(Arc::clone(&this.chan)));
-        }
-    }
 }
