@@ -12,9 +12,23 @@ impl Actor for Worker {
     type Context = Context<Self>;
 }
 
+/// An actor that is itself neither `Send` nor `Sync`: its handles still are.
+struct Local(#[allow(dead_code)] std::rc::Rc<()>);
+
+impl Actor for Local {
+    type Context = Context<Self>;
+}
+
 #[derive(Message)]
 #[rtype(result = "u64")]
 struct Job(u64);
+
+impl Handler<Job> for Local {
+    type Result = u64;
+    fn handle(&mut self, Job(n): Job, _: &mut Context<Self>) -> u64 {
+        n
+    }
+}
 
 impl Handler<Job> for Worker {
     type Result = u64;
@@ -32,7 +46,13 @@ fn is_send_future<F: Future + Send>(fut: F) -> F {
 }
 
 #[allow(dead_code, clippy::let_underscore_future)]
-fn handles_and_futures_are_send(addr: BoundedAddr<Worker>, recipient: BoundedRecipient<Job>) {
+fn handles_and_futures_are_send(
+    addr: BoundedAddr<Worker>,
+    recipient: BoundedRecipient<Job>,
+    local: BoundedAddr<Local>,
+) {
+    is_send_sync(&local);
+    let _ = is_send_future(local.send(Job(1)));
     is_send_sync(&addr);
     is_clone(&addr);
     is_send_sync(&recipient);
@@ -42,6 +62,7 @@ fn handles_and_futures_are_send(addr: BoundedAddr<Worker>, recipient: BoundedRec
     let _ = is_send_future(addr.send_timeout(Job(1), std::time::Duration::from_secs(1)));
     let _ = is_send_future(recipient.send(Job(1)));
     let _ = is_send_future(recipient.tell(Job(1)));
+    let _ = is_send_future(recipient.send_timeout(Job(1), std::time::Duration::from_secs(1)));
     is_send(&MailboxConfig::new(1));
     is_error::<SendError<Job>>();
     is_error::<TrySendError<Job>>();

@@ -12,7 +12,6 @@ use actix_backpressure::prelude::*;
 use actix_backpressure::{SendError, TrySendError};
 use common::*;
 
-const CAPACITY: usize = 8;
 const THREADS: u64 = 4;
 const PER_THREAD: u64 = 700;
 
@@ -100,10 +99,10 @@ async fn hammer(addr: &BoundedAddr<Recorder>, outcomes: &Arc<Outcomes>, phase: u
     }
 }
 
-async fn bound_holds(policy: OverflowPolicy) {
+async fn bound_holds(policy: OverflowPolicy, capacity: usize) {
     let hooked = Arc::new(AtomicU64::new(0));
     let hook_count = Arc::clone(&hooked);
-    let config = MailboxConfig::new(CAPACITY)
+    let config = MailboxConfig::new(capacity)
         .policy(policy)
         .on_drop(move |_| {
             hook_count.fetch_add(1, SeqCst);
@@ -126,13 +125,13 @@ async fn bound_holds(policy: OverflowPolicy) {
     hammer(&addr, &outcomes, 0, false).await;
     assert_eq!(
         addr.len(),
-        CAPACITY,
+        capacity,
         "100 clones filled exactly `capacity` slots"
     );
     if policy != OverflowPolicy::DropOldest {
         assert_eq!(
             addr.stats().enqueued,
-            CAPACITY as u64 + 1,
+            capacity as u64 + 1,
             "the Hold and `capacity` items"
         );
     }
@@ -150,10 +149,10 @@ async fn bound_holds(policy: OverflowPolicy) {
 
     let max = max_len.load(SeqCst);
     assert!(
-        max <= CAPACITY,
-        "{max} messages were queued at once (capacity {CAPACITY})"
+        max <= capacity,
+        "{max} messages were queued at once (capacity {capacity})"
     );
-    assert_eq!(max, CAPACITY, "the sampler saw the full mailbox");
+    assert_eq!(max, capacity, "the sampler saw the full mailbox");
 
     let stats = addr.stats();
     let sent = 2 * THREADS * PER_THREAD;
@@ -193,20 +192,32 @@ async fn bound_holds(policy: OverflowPolicy) {
 
 #[actix_rt::test]
 async fn bound_is_exact_under_block() {
-    within(bound_holds(OverflowPolicy::Block)).await;
+    within(bound_holds(OverflowPolicy::Block, 8)).await;
 }
 
 #[actix_rt::test]
 async fn bound_is_exact_under_drop_newest() {
-    within(bound_holds(OverflowPolicy::DropNewest)).await;
+    within(bound_holds(OverflowPolicy::DropNewest, 8)).await;
 }
 
 #[actix_rt::test]
 async fn bound_is_exact_under_drop_oldest() {
-    within(bound_holds(OverflowPolicy::DropOldest)).await;
+    within(bound_holds(OverflowPolicy::DropOldest, 8)).await;
 }
 
 #[actix_rt::test]
 async fn bound_is_exact_under_reject() {
-    within(bound_holds(OverflowPolicy::Reject)).await;
+    within(bound_holds(OverflowPolicy::Reject, 8)).await;
+}
+
+// Capacity 1 takes another code path in `concurrent-queue` (a single slot).
+
+#[actix_rt::test]
+async fn bound_is_exact_at_capacity_one_under_block() {
+    within(bound_holds(OverflowPolicy::Block, 1)).await;
+}
+
+#[actix_rt::test]
+async fn bound_is_exact_at_capacity_one_under_drop_oldest() {
+    within(bound_holds(OverflowPolicy::DropOldest, 1)).await;
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_backpressure::prelude::*;
+use actix_backpressure::BoundedRecipient;
 use common::*;
 
 /// What the drop hook saw: (reason, item number) pairs.
@@ -274,4 +275,78 @@ async fn send_timeout_with_a_huge_timeout_waits_without_panicking() {
         assert_eq!(request.await.unwrap().unwrap(), 2);
     })
     .await;
+}
+
+#[actix_rt::test]
+async fn the_drop_hook_runs_outside_any_lock_and_may_use_the_mailbox() {
+    within(async {
+        // The hook re-sends each evicted item (once) through the same mailbox and reads its
+        // length: under a lock held by the mailbox this would deadlock.
+        let slot: Arc<Mutex<Option<BoundedRecipient<Item>>>> = Arc::new(Mutex::new(None));
+        let lens = Arc::new(Mutex::new(Vec::new()));
+        let (hook_slot, hook_lens) = (Arc::clone(&slot), Arc::clone(&lens));
+        let config = MailboxConfig::new(2)
+            .policy(OverflowPolicy::DropOldest)
+            .on_drop(move |dropped| {
+                let n = dropped.downcast_ref::<Item>().unwrap().0;
+                let recipient = hook_slot.lock().unwrap().clone();
+                if let Some(recipient) = recipient {
+                    hook_lens.lock().unwrap().push(recipient.len());
+                    if n < 1000 {
+                        recipient.try_send(Item(n + 1000)).unwrap();
+                    }
+                }
+            });
+        let (addr, seen, release) = held_recorder(config).await;
+        *slot.lock().unwrap() = Some(addr.recipient());
+        for n in 1..=3 {
+            addr.try_send(Item(n)).unwrap();
+        }
+        // 3 evicts 1; the hook re-sends 1001, evicting 2; 1002 evicts 3; 1003 evicts 1001.
+        assert_eq!(*lens.lock().unwrap(), vec![2, 2, 2, 2]);
+        slot.lock().unwrap().take();
+        release.send(()).unwrap();
+        until(|| seen.lock().unwrap().len() == 2).await;
+        assert_eq!(*seen.lock().unwrap(), vec![1002, 1003]);
+        assert_eq!(addr.stats().evicted, 4);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_send_cancelled_after_its_outcome_loses_nothing() {
+    within(async {
+        let (actor, seen) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(4).policy(OverflowPolicy::Reject));
+        let sender = addr.clone();
+        // In a spawned task, which runs under Tokio's cooperative budget. Futures are polled
+        // once by hand (`select!` would itself yield once the budget is gone).
+        let completed = actix_rt::spawn(async move {
+            // Exhaust the task's budget, so that the next send has to yield.
+            let mut exhausted = false;
+            for _ in 0..10_000 {
+                exhausted = poll_once(tokio::task::consume_budget()).await.is_pending();
+                if exhausted {
+                    break;
+                }
+            }
+            assert!(exhausted, "the budget never ran out");
+            // The `tell` settles its outcome first, then yields to spend its budget, and is
+            // dropped there. The message must be queued all the same.
+            poll_once(sender.tell(Item(7))).await.is_ready()
+        })
+        .await
+        .unwrap();
+        assert!(!completed, "the send did not yield");
+        assert_eq!(addr.stats().enqueued, 1);
+        until(|| seen.lock().unwrap().len() == 1).await;
+        assert_eq!(*seen.lock().unwrap(), vec![7]);
+    })
+    .await;
+}
+
+/// Polls `fut` once, then drops it.
+async fn poll_once<F: std::future::Future>(fut: F) -> std::task::Poll<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await
 }

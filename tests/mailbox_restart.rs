@@ -115,3 +115,42 @@ async fn a_supervised_actor_in_another_arbiter_restarts_too() {
     })
     .await;
 }
+
+#[actix_rt::test]
+async fn waiting_senders_and_queued_requests_survive_a_restart() {
+    within(async {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let restarts = Arc::new(AtomicUsize::new(0));
+        let actor = Fragile {
+            seen: Arc::clone(&seen),
+            restarts: Arc::clone(&restarts),
+            stopped: None,
+        };
+        let addr = Fragile::start_bounded_supervised(MailboxConfig::new(2), move |_| actor);
+        let (release, hold) = oneshot::channel();
+        addr.tell(Hold(hold)).await.unwrap();
+        until(|| addr.is_empty() && addr.stats().handled == 1).await;
+        addr.tell(Item(1)).await.unwrap();
+        // A queued request whose handler stops the actor, then a sender waiting for room.
+        let requester = addr.clone();
+        let request = actix_rt::spawn(async move { requester.send(Item(0)).await });
+        until(|| addr.len() == 2).await;
+        let waiter = addr.clone();
+        let waiting = actix_rt::spawn(async move { waiter.tell(Item(5)).await });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "the sender waits for room");
+
+        release.send(()).unwrap();
+        assert_eq!(
+            request.await.unwrap().unwrap(),
+            0,
+            "the request was answered before the stop"
+        );
+        waiting.await.unwrap().unwrap();
+        until(|| seen.lock().unwrap().len() == 3).await;
+        assert_eq!(*seen.lock().unwrap(), vec![1, 0, 5]);
+        assert_eq!(restarts.load(Ordering::SeqCst), 1);
+        assert_eq!(addr.stats().stopped, 0);
+    })
+    .await;
+}

@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use actix_backpressure::prelude::*;
@@ -42,7 +43,11 @@ async fn stopping_fails_queued_and_waiting_messages_and_closes_the_mailbox() {
                 actix_rt::spawn(async move { addr.tell(Item(n)).await })
             })
             .collect();
-        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            waiting.iter().all(|sender| !sender.is_finished()),
+            "the senders wait for room before the stop"
+        );
 
         release.send(()).unwrap();
         for request in queued {
@@ -70,6 +75,7 @@ async fn stopping_fails_queued_and_waiting_messages_and_closes_the_mailbox() {
         assert!(seen.lock().unwrap().is_empty());
         let stats = addr.stats();
         assert_eq!((stats.stopped, stats.closed), (2, 5));
+        assert!(stats.sender_blocked >= Duration::from_millis(10));
         let mut hooked = hooked.lock().unwrap().clone();
         hooked.sort_by_key(|(_, n)| *n);
         let expected: Vec<_> = [(DropReason::Stopped, 1), (DropReason::Stopped, 2)]
