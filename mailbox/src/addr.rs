@@ -38,15 +38,17 @@ impl<A: Actor> BoundedAddr<A> {
     /// Sends a request and waits for its response.
     ///
     /// When the mailbox is full, [`Block`](OverflowPolicy::Block) waits for room (without
-    /// blocking the thread), [`DropNewest`](OverflowPolicy::DropNewest) and
+    /// blocking the thread; waiting senders are woken in order, but a new sender may take a
+    /// freed slot before them), [`DropNewest`](OverflowPolicy::DropNewest) and
     /// [`Reject`](OverflowPolicy::Reject) fail at once, and
     /// [`DropOldest`](OverflowPolicy::DropOldest) evicts the oldest queued message.
     ///
     /// # Errors
     ///
     /// [`SendError::Full`], [`SendError::Dropped`] and [`SendError::Closed`] hand the message
-    /// back: it was never queued. [`SendError::Evicted`] and [`SendError::Stopped`] mean it was
-    /// queued and will never be handled.
+    /// back: it was never queued. [`SendError::Evicted`] means it was queued, then evicted;
+    /// [`SendError::Stopped`] that the actor stopped before handling it, or while its response
+    /// was still being computed.
     ///
     /// # Cancel safety
     ///
@@ -183,7 +185,7 @@ impl<A: Actor> BoundedAddr<A> {
         self.chan.core.policy()
     }
 
-    /// The mailbox's name (the `actor` label of its metrics).
+    /// The mailbox's name (see [`MailboxConfig::name`](crate::MailboxConfig::name)).
     pub fn name(&self) -> &str {
         &self.chan.core.name
     }

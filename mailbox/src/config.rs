@@ -62,7 +62,7 @@ impl MailboxConfig {
         self
     }
 
-    /// Names the mailbox: the `actor` label of its metrics. Default: the actor's type name
+    /// Names the mailbox (in the drop hook, errors and metrics). Default: the actor's type name
     /// without its module path.
     pub fn name(mut self, name: &str) -> Self {
         self.name = Some(Arc::from(name));

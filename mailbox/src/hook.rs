@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 /// Why a message did not reach its handler.
 ///
-/// [`as_str`](Self::as_str) gives the value used for the `reason` metric label.
+/// [`as_str`](Self::as_str) gives its `snake_case` name, e.g. for a metric label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DropReason {

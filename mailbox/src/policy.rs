@@ -56,7 +56,7 @@ impl OverflowPolicy {
         OverflowPolicy::Reject,
     ];
 
-    /// The policy's name as used in configuration and in the `policy` metric label:
+    /// The policy's name as used in configuration and labels:
     /// `block`, `drop_newest`, `drop_oldest` or `reject`.
     pub const fn as_str(self) -> &'static str {
         match self {
