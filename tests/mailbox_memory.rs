@@ -41,7 +41,10 @@ async fn a_drop_oldest_flood_keeps_rss_flat() {
             addr.tell(Payload([n; 16])).await.unwrap();
         }
         let grown = rss_bytes().saturating_sub(before);
-        eprintln!("RSS grew by {} KiB during a flood of {FLOOD} messages", grown >> 10);
+        eprintln!(
+            "RSS grew by {} KiB during a flood of {FLOOD} messages",
+            grown >> 10
+        );
         assert_eq!(addr.len(), 1024);
         assert_eq!(addr.stats().evicted, FLOOD + 2048 - 1024);
         // 1 M messages of 128 bytes would be 128 MB if they piled up; the bound keeps ~130 KB.
