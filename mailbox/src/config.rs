@@ -9,6 +9,10 @@ use crate::{Dropped, OverflowPolicy};
 /// How many messages an actor handles in a row before it yields to its arbiter, by default.
 pub const DEFAULT_BATCH: usize = 16;
 
+/// The capacity of [`MailboxConfig::default`] (and of `#[derive(Backpressured)]` without a
+/// `capacity`).
+pub const DEFAULT_CAPACITY: usize = 1024;
+
 /// The configuration of one bounded mailbox.
 ///
 /// A consuming builder: start from [`MailboxConfig::new`] and chain the setters.
@@ -124,6 +128,13 @@ impl MailboxConfig {
             return Err(ConfigError::ZeroBatch { mailbox: mailbox() });
         }
         Ok(())
+    }
+}
+
+impl Default for MailboxConfig {
+    /// [`MailboxConfig::new`]`(`[`DEFAULT_CAPACITY`]`)`: 1024 messages, `Block`, batch 16.
+    fn default() -> Self {
+        MailboxConfig::new(DEFAULT_CAPACITY)
     }
 }
 

@@ -19,8 +19,10 @@
 #![forbid(unsafe_code)]
 
 mod addr;
+mod backpressured;
 mod chan;
 mod config;
+mod configs;
 mod driver;
 mod envelope;
 mod error;
@@ -37,7 +39,8 @@ mod sync;
 mod tests;
 
 pub use addr::BoundedAddr;
-pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH};
+pub use backpressured::{Backpressured, BackpressuredExt};
+pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH, DEFAULT_CAPACITY};
 pub use error::{SendError, TrySendError};
 pub use hook::{DropReason, Dropped};
 pub use policy::{OverflowPolicy, UnknownPolicy};
