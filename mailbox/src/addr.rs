@@ -9,7 +9,7 @@ use actix::{Actor, Handler, Message};
 use crate::chan::Chan;
 use crate::envelope::{reply_channel, MsgEnvelope};
 use crate::send::{deadline_after, push, try_push};
-use crate::{BoundedRecipient, MailboxStats, OverflowPolicy, SendError, TrySendError};
+use crate::{BoundedRecipient, ConfigError, MailboxStats, OverflowPolicy, SendError, TrySendError};
 
 /// The address of an actor behind a bounded mailbox.
 ///
@@ -177,12 +177,43 @@ impl<A: Actor> BoundedAddr<A> {
 
     /// The most messages the mailbox holds.
     pub fn capacity(&self) -> usize {
-        self.chan.core.capacity()
+        self.chan.capacity()
     }
 
     /// What the mailbox does when it is full.
     pub fn policy(&self) -> OverflowPolicy {
         self.chan.core.policy()
+    }
+
+    /// Changes the mailbox's overflow policy, at once. Senders waiting for room under `Block`
+    /// look again under the new policy (under `DropNewest` or `Reject` they get their message
+    /// back).
+    pub fn set_policy(&self, policy: OverflowPolicy) {
+        self.chan.set_policy(policy);
+    }
+
+    /// Changes the mailbox's capacity.
+    ///
+    /// The actor switches to the new capacity before it handles its next message (so not
+    /// while it is held by `ctx.wait`); [`capacity`](Self::capacity) reports the capacity in
+    /// effect. Growing takes effect for every sender at once. Shrinking below the number of
+    /// queued messages evicts nothing, except under
+    /// [`DropOldest`](OverflowPolicy::DropOldest), which evicts the oldest messages beyond the
+    /// new capacity (counted and shown to the drop hook); under the other policies the queued
+    /// messages are all handled, in order, and new sends see the new bound (the mailbox is
+    /// full) until the queue has drained below it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroCapacity`] if `capacity` is 0; nothing changes.
+    pub fn set_capacity(&self, capacity: usize) -> Result<(), ConfigError> {
+        if capacity == 0 {
+            return Err(ConfigError::ZeroCapacity {
+                mailbox: self.name().to_owned(),
+            });
+        }
+        self.chan.set_capacity(capacity);
+        Ok(())
     }
 
     /// The mailbox's name (see [`MailboxConfig::name`](crate::MailboxConfig::name)).

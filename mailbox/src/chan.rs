@@ -21,17 +21,16 @@ use concurrent_queue::{ForcePushError, PopError, PushError};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
+use crate::queue::MailboxQueue;
 use crate::stats::Counters;
 use crate::sync::{
     fence, notify, notify_additional, AtomicBool, AtomicUsize, AtomicWaker, Event, EventListener,
-    Queue,
 };
 use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy};
 
 /// The part of a mailbox that does not depend on the actor's type.
 pub(crate) struct Core {
     pub(crate) name: Arc<str>,
-    capacity: usize,
     /// An `OverflowPolicy`, atomic so that a running mailbox can be reconfigured.
     policy: AtomicU8,
     pub(crate) batch: usize,
@@ -58,10 +57,6 @@ impl Core {
     pub(crate) fn policy(&self) -> OverflowPolicy {
         // Relaxed: the policy is a setting read on its own; no other memory depends on it.
         OverflowPolicy::from_u8(self.policy.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// Counts a message that will not reach its handler and shows it to the drop hook.
@@ -163,7 +158,7 @@ pub(crate) enum Refusal {
 /// One mailbox: the queue of envelopes for `A` and the shared [`Core`].
 pub(crate) struct Chan<A: Actor> {
     pub(crate) core: Core,
-    queue: Queue<Envelope<A>>,
+    queue: MailboxQueue<Envelope<A>>,
 }
 
 impl<A: Actor> Chan<A> {
@@ -174,7 +169,6 @@ impl<A: Actor> Chan<A> {
         Chan {
             core: Core {
                 name,
-                capacity: config.capacity,
                 policy: AtomicU8::new(config.policy.to_u8()),
                 batch: config.batch,
                 hook: config.on_drop,
@@ -187,7 +181,7 @@ impl<A: Actor> Chan<A> {
                 senders: AtomicUsize::new(1),
                 restarting: AtomicBool::new(false),
             },
-            queue: Queue::bounded(config.capacity),
+            queue: MailboxQueue::bounded(config.capacity),
         }
     }
 
@@ -276,6 +270,40 @@ impl<A: Actor> Chan<A> {
         self.queue.len()
     }
 
+    /// The capacity in effect.
+    pub(crate) fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
+    /// Asks for a new capacity; the driver switches to it before it handles another message.
+    pub(crate) fn set_capacity(&self, capacity: usize) {
+        self.queue.request_capacity(capacity);
+        self.core.consumer.wake();
+    }
+
+    /// Changes the policy at once; waiting senders look again under the new one.
+    pub(crate) fn set_policy(&self, policy: OverflowPolicy) {
+        // Relaxed: see `Core::policy`; the notification below makes waiters look again.
+        self.core.policy.store(policy.to_u8(), Ordering::Relaxed);
+        notify(&self.core.room, usize::MAX);
+    }
+
+    /// Applies a requested capacity change. Driver only, between two messages.
+    pub(crate) fn apply_reconfiguration(&self) {
+        if !self.queue.capacity_requested() {
+            return;
+        }
+        // Shrinking below the depth under `DropOldest` evicts the oldest messages beyond the
+        // new capacity; under the other policies they stay queued (handled first) and new
+        // sends see the new bound until the queue has drained below it.
+        let evict = self.core.policy() == OverflowPolicy::DropOldest;
+        for env in self.queue.apply_requested_capacity(evict) {
+            env.fail(DropReason::DropOldest, &self.core);
+        }
+        // A larger capacity may have room for waiting senders.
+        notify(&self.core.room, usize::MAX);
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.queue.is_closed()
     }
@@ -337,6 +365,8 @@ pub(crate) trait Sink<M: Message>: Send + Sync {
 
     fn len(&self) -> usize;
 
+    fn capacity(&self) -> usize;
+
     fn is_closed(&self) -> bool;
 
     fn add_sender(&self);
@@ -370,6 +400,10 @@ where
 
     fn len(&self) -> usize {
         Chan::len(self)
+    }
+
+    fn capacity(&self) -> usize {
+        Chan::capacity(self)
     }
 
     fn is_closed(&self) -> bool {

@@ -47,6 +47,9 @@ where
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
         let chan = &self.chan;
+        if !ctx.waiting() {
+            chan.apply_reconfiguration();
+        }
         let mut handled = 0;
         // Whether parking issued a SeqCst fence after the last pop (see `Chan::settle_room`).
         let mut fenced = false;

@@ -110,7 +110,7 @@ where
 
     /// The most messages the mailbox holds.
     pub fn capacity(&self) -> usize {
-        self.sink.core().capacity()
+        self.sink.capacity()
     }
 
     /// What the mailbox does when it is full.
@@ -154,7 +154,7 @@ impl<M: Message> fmt::Debug for BoundedRecipient<M> {
         f.debug_struct("BoundedRecipient")
             .field("name", &&*self.sink.core().name)
             .field("len", &self.sink.len())
-            .field("capacity", &self.sink.core().capacity())
+            .field("capacity", &self.sink.capacity())
             .finish()
     }
 }

@@ -9,9 +9,14 @@
 
 #[cfg(not(mailbox_loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize};
 
     pub(crate) use atomic_waker::AtomicWaker;
+
+    /// Waits a moment for another thread (a short, bounded wait).
+    pub(crate) fn spin() {
+        std::thread::yield_now();
+    }
     pub(crate) use concurrent_queue::ConcurrentQueue as Queue;
     pub(crate) use event_listener::{Event, EventListener};
 
@@ -30,7 +35,11 @@ mod imp {
 
 #[cfg(mailbox_loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize};
+
+    pub(crate) fn spin() {
+        loom::thread::yield_now();
+    }
 
     use std::collections::VecDeque;
     use std::future::Future;
@@ -140,6 +149,10 @@ mod imp {
 
         pub(crate) fn len(&self) -> usize {
             (self.tail.load(SeqCst) & !MARK) - self.head.load(SeqCst)
+        }
+
+        pub(crate) fn capacity(&self) -> Option<usize> {
+            Some(self.capacity)
         }
 
         pub(crate) fn close(&self) -> bool {

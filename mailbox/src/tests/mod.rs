@@ -2,3 +2,4 @@
 //! actix-backpressure-mailbox --lib --release loom` (see `scripts/test`).
 
 mod loom_chan;
+mod loom_queue;
