@@ -16,7 +16,9 @@
 //! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
 //! outcome but *handled* goes through the drop hook ([`Dropped`]).
 
-#![forbid(unsafe_code)]
+// One `unsafe` block, in `queue.rs` (a pointer to a queue kept alive by the mailbox), is
+// allowed where it stands.
+#![deny(unsafe_code)]
 
 mod addr;
 mod backpressured;
@@ -28,6 +30,7 @@ mod envelope;
 mod error;
 mod hook;
 mod policy;
+mod queue;
 mod recipient;
 mod send;
 mod start;
@@ -41,6 +44,7 @@ mod tests;
 pub use addr::BoundedAddr;
 pub use backpressured::{Backpressured, BackpressuredExt};
 pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH, DEFAULT_CAPACITY};
+pub use configs::{ConfigFileError, MailboxConfigs, MailboxOverrides, CONFIG_ENV_VAR};
 pub use error::{SendError, TrySendError};
 pub use hook::{DropReason, Dropped};
 pub use policy::{OverflowPolicy, UnknownPolicy};

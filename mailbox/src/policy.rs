@@ -93,8 +93,7 @@ impl fmt::Display for OverflowPolicy {
 }
 
 /// The error returned when a string names no [`OverflowPolicy`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown overflow policy `{given}`, expected one of `block`, `drop_newest`, `drop_oldest`, `reject`")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownPolicy {
     given: String,
 }
@@ -104,6 +103,47 @@ impl UnknownPolicy {
     pub fn given(&self) -> &str {
         &self.given
     }
+
+    /// The policy whose name is closest to the string (a likely typo), if any is close.
+    pub fn suggestion(&self) -> Option<OverflowPolicy> {
+        let given = self.given.to_ascii_lowercase().replace('-', "_");
+        OverflowPolicy::ALL
+            .into_iter()
+            .map(|policy| (edit_distance(&given, policy.as_str()), policy))
+            .filter(|(distance, _)| *distance <= 3)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, policy)| policy)
+    }
+}
+
+impl fmt::Display for UnknownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown overflow policy `{}`, ", self.given)?;
+        if let Some(policy) = self.suggestion() {
+            write!(f, "did you mean `{policy}`? ")?;
+        }
+        f.write_str("expected one of `block`, `drop_newest`, `drop_oldest`, `reject`")
+    }
+}
+
+impl std::error::Error for UnknownPolicy {}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl FromStr for OverflowPolicy {
@@ -130,6 +170,25 @@ mod tests {
             assert_eq!(OverflowPolicy::from_u8(policy.to_u8()), policy);
             assert_eq!(policy.as_str().parse::<OverflowPolicy>(), Ok(policy));
         }
+    }
+
+    #[test]
+    fn close_misspellings_get_a_suggestion() {
+        let err = "drop_olderst".parse::<OverflowPolicy>().unwrap_err();
+        assert_eq!(err.suggestion(), Some(OverflowPolicy::DropOldest));
+        assert_eq!(
+            err.to_string(),
+            "unknown overflow policy `drop_olderst`, did you mean `drop_oldest`? \
+             expected one of `block`, `drop_newest`, `drop_oldest`, `reject`"
+        );
+        assert_eq!(
+            "Block".parse::<OverflowPolicy>().unwrap_err().suggestion(),
+            Some(OverflowPolicy::Block)
+        );
+        assert_eq!(
+            "fifo".parse::<OverflowPolicy>().unwrap_err().suggestion(),
+            None
+        );
     }
 
     #[test]
