@@ -2,6 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub use actix_backpressure_mailbox as mailbox;
+/// Metric names and refresh ([`mailbox::metrics`]).
+pub use actix_backpressure_mailbox::metrics;
+
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,

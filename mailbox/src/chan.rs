@@ -14,7 +14,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::{Actor, Handler, Message};
 use concurrent_queue::{ForcePushError, PopError, PushError};
@@ -35,6 +35,8 @@ pub(crate) struct Core {
     policy: AtomicU8,
     pub(crate) batch: usize,
     hook: Option<DropHook>,
+    /// Whether sends are sampled for the timing histograms.
+    timing: bool,
     counters: Counters,
     blocked_nanos: AtomicU64,
     /// Senders waiting for room under `Block`, in FIFO order.
@@ -172,6 +174,7 @@ impl<A: Actor> Chan<A> {
                 policy: AtomicU8::new(config.policy.to_u8()),
                 batch: config.batch,
                 hook: config.on_drop,
+                timing: config.metrics && cfg!(feature = "metrics"),
                 counters: Counters::default(),
                 blocked_nanos: AtomicU64::new(0),
                 room: Event::new(),
@@ -188,9 +191,12 @@ impl<A: Actor> Chan<A> {
     /// Queues `env` under `policy`. `DropOldest` never refuses for lack of room: it evicts.
     pub(crate) fn offer(
         &self,
-        env: Envelope<A>,
+        mut env: Envelope<A>,
         policy: OverflowPolicy,
     ) -> Result<(), (Envelope<A>, Refusal)> {
+        if self.core.timing && crate::metrics::sample_tick() {
+            env.stamp(Instant::now());
+        }
         let evicted = if policy == OverflowPolicy::DropOldest {
             match self.queue.force_push(env) {
                 Ok(evicted) => evicted,
@@ -416,5 +422,20 @@ where
 
     fn remove_sender(&self) {
         Chan::remove_sender(self);
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl<A: Actor> crate::metrics::Observed for Chan<A> {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn len(&self) -> usize {
+        Chan::len(self)
+    }
+
+    fn capacity(&self) -> usize {
+        Chan::capacity(self)
     }
 }

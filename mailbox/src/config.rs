@@ -43,6 +43,7 @@ pub struct MailboxConfig {
     pub(crate) name: Option<Arc<str>>,
     pub(crate) batch: usize,
     pub(crate) on_drop: Option<DropHook>,
+    pub(crate) metrics: bool,
 }
 
 impl MailboxConfig {
@@ -57,6 +58,7 @@ impl MailboxConfig {
             name: None,
             batch: DEFAULT_BATCH,
             on_drop: None,
+            metrics: true,
         }
     }
 
@@ -90,6 +92,13 @@ impl MailboxConfig {
         F: Fn(&Dropped<'_>) + Send + Sync + 'static,
     {
         self.on_drop = Some(Arc::new(hook));
+        self
+    }
+
+    /// Whether the mailbox reports metrics (default `true`; needs the crate feature
+    /// `metrics`). See the `metrics` module for what is recorded and what it costs.
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
         self
     }
 
@@ -146,6 +155,7 @@ impl fmt::Debug for MailboxConfig {
             .field("name", &self.name)
             .field("batch", &self.batch)
             .field("on_drop", &self.on_drop.as_ref().map(|_| ".."))
+            .field("metrics", &self.metrics)
             .finish()
     }
 }

@@ -9,6 +9,7 @@ use actix::{Actor, ActorFuture, AsyncContext, Context};
 use concurrent_queue::PopError;
 
 use crate::chan::Chan;
+use crate::metrics::Timers;
 
 /// Feeds the actor from its bounded queue.
 ///
@@ -22,11 +23,15 @@ use crate::chan::Chan;
 /// in it as `Stopped`; during a supervised restart it leaves the queue alone.
 pub(crate) struct Driver<A: Actor> {
     chan: Arc<Chan<A>>,
+    timers: Timers,
 }
 
 impl<A: Actor> Driver<A> {
     pub(crate) fn new(chan: Arc<Chan<A>>) -> Self {
-        Driver { chan }
+        Driver {
+            chan,
+            timers: Timers::new(),
+        }
     }
 
     pub(crate) fn chan(&self) -> &Arc<Chan<A>> {
@@ -46,7 +51,8 @@ where
         ctx: &mut Context<A>,
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
-        let chan = &self.chan;
+        let this = self.get_mut();
+        let chan = &this.chan;
         if !ctx.waiting() {
             chan.apply_reconfiguration();
         }
@@ -82,7 +88,7 @@ where
                     }
                 }
             };
-            env.handle(act, ctx);
+            env.handle(act, ctx, &mut this.timers, &chan.core);
             chan.handled();
             handled += 1;
         };

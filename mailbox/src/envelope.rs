@@ -3,12 +3,14 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::{Actor, Handler, Message};
 use tokio::sync::oneshot;
 
 use crate::chan::Core;
+use crate::metrics::Timers;
 use crate::{DropReason, SendError};
 
 /// A queued message, type-erased for the actor `A`.
@@ -16,8 +18,12 @@ pub(crate) type Envelope<A> = Box<dyn EnvelopeProxy<A>>;
 
 /// What the queue and the driver need from a message of any type.
 pub(crate) trait EnvelopeProxy<A: Actor>: Send {
-    /// Runs the actor's handler and hands the result to the waiting requester, if any.
-    fn handle(self: Box<Self>, act: &mut A, ctx: &mut A::Context);
+    /// Runs the actor's handler and hands the result to the waiting requester, if any. A
+    /// message stamped for timing records the histograms in `timers`.
+    fn handle(self: Box<Self>, act: &mut A, ctx: &mut A::Context, timers: &mut Timers, core: &Core);
+
+    /// Marks the message for timing, queued at `at`.
+    fn stamp(&mut self, at: Instant);
 
     /// The message will never be handled: count it, show it to the drop hook, and tell the
     /// requester why.
@@ -31,11 +37,17 @@ pub(crate) trait EnvelopeProxy<A: Actor>: Send {
 pub(crate) struct MsgEnvelope<M: Message> {
     pub(crate) msg: M,
     reply: Option<Reply<M::Result>>,
+    /// When it was queued, for one message in `metrics::TIMING_SAMPLE`.
+    enqueued_at: Option<Instant>,
 }
 
 impl<M: Message> MsgEnvelope<M> {
     pub(crate) fn new(msg: M, reply: Option<Reply<M::Result>>) -> Box<Self> {
-        Box::new(MsgEnvelope { msg, reply })
+        Box::new(MsgEnvelope {
+            msg,
+            reply,
+            enqueued_at: None,
+        })
     }
 
     /// The message of a refused envelope. Its reply channel, if any, is dropped: the sender
@@ -51,14 +63,33 @@ where
     M: Message + Send + 'static,
     M::Result: Send,
 {
-    fn handle(self: Box<Self>, act: &mut A, ctx: &mut A::Context) {
-        let MsgEnvelope { msg, reply } = *self;
-        let response = <A as Handler<M>>::handle(act, msg, ctx);
-        response.handle(ctx, reply.map(|reply| reply.tx));
+    fn handle(
+        self: Box<Self>,
+        act: &mut A,
+        ctx: &mut A::Context,
+        timers: &mut Timers,
+        core: &Core,
+    ) {
+        let MsgEnvelope {
+            msg,
+            reply,
+            enqueued_at,
+        } = *self;
+        match enqueued_at {
+            None => {
+                let response = <A as Handler<M>>::handle(act, msg, ctx);
+                response.handle(ctx, reply.map(|reply| reply.tx));
+            }
+            Some(enqueued_at) => handle_timed(act, ctx, msg, reply, enqueued_at, timers, core),
+        }
+    }
+
+    fn stamp(&mut self, at: Instant) {
+        self.enqueued_at = Some(at);
     }
 
     fn fail(self: Box<Self>, reason: DropReason, core: &Core) {
-        let MsgEnvelope { msg, reply } = *self;
+        let MsgEnvelope { msg, reply, .. } = *self;
         core.discard(reason, &msg);
         if let Some(reply) = reply {
             let fate = match reason {
@@ -74,6 +105,68 @@ where
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+}
+
+/// Handles a message sampled for timing: records its wait, and its handler time up to the
+/// moment its response is sent (later, for an asynchronous response).
+#[cfg(feature = "metrics")]
+fn handle_timed<A, M>(
+    act: &mut A,
+    ctx: &mut A::Context,
+    msg: M,
+    reply: Option<Reply<M::Result>>,
+    enqueued_at: Instant,
+    timers: &mut Timers,
+    core: &Core,
+) where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    let started = Instant::now();
+    let histograms = timers.histograms(core, started);
+    histograms.wait.record(started.duration_since(enqueued_at));
+    // Stand between the handler and the requester, to see when the response is sent.
+    let (tx, mut rx) = oneshot::channel();
+    let response = <A as Handler<M>>::handle(act, msg, ctx);
+    response.handle(ctx, Some(tx));
+    match rx.try_recv() {
+        Ok(value) => {
+            histograms.handler.record(started.elapsed());
+            if let Some(reply) = reply {
+                let _ = reply.tx.send(value);
+            }
+        }
+        Err(oneshot::error::TryRecvError::Closed) => histograms.handler.record(started.elapsed()),
+        Err(oneshot::error::TryRecvError::Empty) => {
+            // An asynchronous response: finish timing (and answer) when it is sent.
+            actix_rt::spawn(async move {
+                let value = rx.await;
+                histograms.handler.record(started.elapsed());
+                if let (Ok(value), Some(reply)) = (value, reply) {
+                    let _ = reply.tx.send(value);
+                }
+            });
+        }
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+fn handle_timed<A, M>(
+    act: &mut A,
+    ctx: &mut A::Context,
+    msg: M,
+    reply: Option<Reply<M::Result>>,
+    _: Instant,
+    _: &mut Timers,
+    _: &Core,
+) where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    let response = <A as Handler<M>>::handle(act, msg, ctx);
+    response.handle(ctx, reply.map(|reply| reply.tx));
 }
 
 /// Why a queued request got no response.

@@ -29,6 +29,7 @@ mod driver;
 mod envelope;
 mod error;
 mod hook;
+pub mod metrics;
 mod policy;
 mod queue;
 mod recipient;

@@ -179,7 +179,11 @@ where
         None => config.name(&short_type_name::<A>()),
     };
     config.validate()?;
+    let metrics = config.metrics;
     let chan = Arc::new(Chan::new(config));
+    if metrics {
+        crate::metrics::register(register_handle(&chan));
+    }
     Ok((BoundedAddr::from_chan(Arc::clone(&chan)), Driver::new(chan)))
 }
 
@@ -188,4 +192,15 @@ where
     A: Actor<Context = Context<A>>,
 {
     channel::<A>(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
+}
+
+#[cfg(feature = "metrics")]
+fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<dyn crate::metrics::Observed> {
+    let weak: std::sync::Weak<dyn crate::metrics::Observed> = Arc::downgrade(chan) as _;
+    weak
+}
+
+#[cfg(not(feature = "metrics"))]
+fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<Chan<A>> {
+    Arc::downgrade(chan)
 }

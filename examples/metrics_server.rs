@@ -1,0 +1,147 @@
+//! Serves mailbox metrics to Prometheus while traffic runs through one mailbox of each policy.
+//!
+//! ```text
+//! cargo run --example metrics_server --features prometheus -- --listen 127.0.0.1:9464 --seconds 60
+//! ```
+//!
+//! Four consumers (named after their policies) handle a few hundred messages per second each;
+//! two producers per mailbox alternate 2 s of calm (below that rate) with 1 s bursts (ten
+//! times it), so every mailbox fills up in bursts and drains in between, and sends refused,
+//! dropped, evicted, timed out or held show in the metrics.
+//! Point Prometheus at `http://<listen>/metrics`; `dashboards/` has a Grafana dashboard and
+//! alert rules for these metrics.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_backpressure::prelude::*;
+
+/// A consumer that takes about 2 ms per message, one at a time.
+struct Consumer;
+
+impl Actor for Consumer {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "u64")]
+struct Work(u64);
+
+impl Handler<Work> for Consumer {
+    type Result = AtomicResponse<Self, u64>;
+
+    fn handle(&mut self, Work(n): Work, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(Box::pin(
+            actix::fut::wrap_future::<_, Self>(tokio::time::sleep(Duration::from_millis(2)))
+                .map(move |(), _, _| n),
+        ))
+    }
+}
+
+struct Args {
+    listen: SocketAddr,
+    seconds: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        listen: "127.0.0.1:9464".parse().expect("a valid default address"),
+        seconds: 30,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--listen" => {
+                args.listen = value
+                    .parse()
+                    .map_err(|e| format!("--listen {value}: {e}"))?
+            }
+            "--seconds" => {
+                args.seconds = value
+                    .parse()
+                    .map_err(|e| format!("--seconds {value}: {e}"))?
+            }
+            _ => {
+                return Err(format!(
+                    "unknown argument {flag}; expected --listen ADDR, --seconds N"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Sends to `addr` at a rate that alternates between calm and bursts, until `deadline`.
+async fn produce(addr: BoundedAddr<Consumer>, deadline: Instant) {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        // 2 s calm at ~100/s, then 1 s burst at ~2000/s (per producer).
+        let burst = start.elapsed().as_millis() % 3000 >= 2000;
+        let per_tick = if burst { 20 } else { 1 };
+        for _ in 0..per_tick {
+            n += 1;
+            if n % 10 == 0 {
+                // A request that waits at most 5 ms for room (under Block it may time out),
+                // answered in the background.
+                let addr = addr.clone();
+                actix::spawn(async move {
+                    let _ = addr.send_timeout(Work(n), Duration::from_millis(5)).await;
+                });
+            } else {
+                let _ = addr.tell(Work(n)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("metrics_server: {err}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = actix_backpressure::prometheus::install(args.listen) {
+        eprintln!("metrics_server: {err}");
+        std::process::exit(1);
+    }
+    println!(
+        "serving metrics on http://{}/metrics for {} s",
+        args.listen, args.seconds
+    );
+    let system = System::new();
+    system.block_on(async move {
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let mut mailboxes = Vec::new();
+        for policy in OverflowPolicy::ALL {
+            let arbiter = Arbiter::new();
+            let addr = Consumer::start_bounded_in_arbiter(
+                &arbiter.handle(),
+                MailboxConfig::new(64).policy(policy).name(policy.as_str()),
+                |_| Consumer,
+            );
+            for _ in 0..2 {
+                actix::spawn(produce(addr.clone(), deadline));
+            }
+            mailboxes.push(addr);
+        }
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let line: Vec<String> = mailboxes
+                .iter()
+                .map(|m| {
+                    let stats = m.stats();
+                    let lost = stats.settled() - stats.handled;
+                    format!("{} {}/{} lost {lost}", m.name(), m.len(), m.capacity())
+                })
+                .collect();
+            println!("{}", line.join("  "));
+        }
+        System::current().stop();
+    });
+}
