@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use actix_backpressure::metrics::{self as names, refresh};
 use actix_backpressure::prelude::*;
@@ -25,16 +25,22 @@ fn snapshotter() -> &'static Snapshotter {
     })
 }
 
-/// The current values for `actor`: `name{reason?}` → value (histograms: sample count).
+/// Histogram samples seen so far, per `actor/name`: a snapshot drains the histograms, and tests
+/// running in parallel take snapshots too.
+fn histogram_samples() -> &'static Mutex<HashMap<String, usize>> {
+    static SAMPLES: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    SAMPLES.get_or_init(Mutex::default)
+}
+
+/// The current values for `actor`: `name{reason?}` → value (histograms: samples so far).
 fn values(actor: &str) -> HashMap<String, f64> {
     refresh();
     let mut out = HashMap::new();
+    let mut samples = histogram_samples().lock().unwrap();
     for (key, _, _, value) in snapshotter().snapshot().into_vec() {
         let key = key.key();
         let labels: HashMap<_, _> = key.labels().map(|l| (l.key(), l.value())).collect();
-        if labels.get("actor") != Some(&actor) {
-            continue;
-        }
+        let of_actor = labels.get("actor") == Some(&actor);
         let name = match labels.get("reason") {
             Some(reason) => format!("{}{{{reason}}}", key.name()),
             None => key.name().to_owned(),
@@ -42,9 +48,21 @@ fn values(actor: &str) -> HashMap<String, f64> {
         let value = match value {
             DebugValue::Counter(n) => n as f64,
             DebugValue::Gauge(x) => x.into_inner(),
-            DebugValue::Histogram(samples) => samples.len() as f64,
+            DebugValue::Histogram(new) => {
+                let actor_name = format!("{}/{}", labels.get("actor").unwrap_or(&""), key.name());
+                let seen = samples.entry(actor_name).or_default();
+                *seen += new.len();
+                *seen as f64
+            }
         };
-        out.insert(name, value);
+        if of_actor {
+            out.insert(name, value);
+        }
+    }
+    for (actor_name, seen) in samples.iter() {
+        if let Some(name) = actor_name.strip_prefix(&format!("{actor}/")) {
+            out.entry(name.to_owned()).or_insert(*seen as f64);
+        }
     }
     out
 }
@@ -145,6 +163,89 @@ async fn histograms_receive_samples_and_metrics_can_be_turned_off() {
             silent.send(Item(n)).await.unwrap();
         }
         assert!(values("m-silent").is_empty());
+    })
+    .await;
+}
+
+/// Series count and depth sum per `instance` label value, for `actor`'s depth gauge.
+fn depth_by_instance(actor: &str) -> HashMap<String, f64> {
+    refresh();
+    let mut out = HashMap::new();
+    for (key, _, _, value) in snapshotter().snapshot().into_vec() {
+        let key = key.key();
+        if key.name() != names::MAILBOX_DEPTH {
+            continue;
+        }
+        let labels: HashMap<_, _> = key.labels().map(|l| (l.key(), l.value())).collect();
+        if labels.get("actor") != Some(&actor) {
+            continue;
+        }
+        if let (Some(instance), DebugValue::Gauge(x)) = (labels.get("instance"), value) {
+            out.insert((*instance).to_owned(), x.into_inner());
+        }
+    }
+    out
+}
+
+#[actix_rt::test]
+async fn mailboxes_sharing_a_name_add_up_and_a_stopped_one_keeps_its_counts() {
+    within(async {
+        snapshotter();
+        let config = || MailboxConfig::new(8).name("m-shared");
+        let (first, _, release_first) = held_recorder(config()).await;
+        let (second, _, release_second) = held_recorder(config()).await;
+        for n in 0..3 {
+            first.try_send(Item(n)).unwrap();
+        }
+        second.try_send(Item(9)).unwrap();
+        let v = values("m-shared");
+        assert_eq!(v[names::MAILBOX_DEPTH], 4.0);
+        assert_eq!(v[names::MAILBOX_CAPACITY], 16.0);
+        assert_eq!(
+            v[names::MAILBOX_ENQUEUED_TOTAL],
+            6.0,
+            "two holds and four items"
+        );
+        // The first one stops for good: its counts stay, its depth leaves.
+        release_first.send(()).unwrap();
+        until(|| first.stats().handled == 4).await;
+        drop(first);
+        let v = values("m-shared");
+        assert_eq!(
+            v[names::MAILBOX_ENQUEUED_TOTAL],
+            6.0,
+            "counters never go down"
+        );
+        assert_eq!(v[names::MAILBOX_HANDLED_TOTAL], 5.0);
+        assert_eq!(v[names::MAILBOX_DEPTH], 1.0);
+        release_second.send(()).unwrap();
+        until(|| second.is_empty()).await;
+        assert_eq!(values("m-shared")[names::MAILBOX_DEPTH], 0.0);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn instance_labels_are_opt_in_and_capped() {
+    within(async {
+        snapshotter();
+        let max = actix_backpressure::metrics::MAX_INSTANCES;
+        let mut held = Vec::new();
+        for i in 0..max + 3 {
+            let config = MailboxConfig::new(4)
+                .name("m-instances")
+                .metrics_instance(&format!("w{i}"));
+            let (addr, _, release) = held_recorder(config).await;
+            addr.try_send(Item(1)).unwrap();
+            held.push((addr, release));
+        }
+        let depths = depth_by_instance("m-instances");
+        assert_eq!(depths.len(), max + 1, "{max} instances and `_other`");
+        assert_eq!(depths["w0"], 1.0);
+        assert_eq!(depths[actix_backpressure::metrics::OTHER_INSTANCE], 3.0);
+        for (_, release) in held {
+            let _ = release.send(());
+        }
     })
     .await;
 }

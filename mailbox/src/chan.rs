@@ -11,7 +11,7 @@
 //! Both are model-checked with loom in `tests/loom_chan.rs`.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -37,8 +37,11 @@ pub(crate) struct Core {
     hook: Option<DropHook>,
     /// Whether sends are sampled for the timing histograms.
     timing: bool,
-    counters: Counters,
-    blocked_nanos: AtomicU64,
+    /// Shared with the metrics refresher, which reads them one last time after the mailbox is
+    /// gone.
+    counters: Arc<Counters>,
+    /// The `instance` metric label, if asked for.
+    pub(crate) instance: Option<Arc<str>>,
     /// Senders waiting for room under `Block`, in FIFO order.
     room: Event,
     /// How many senders are registered on `room`: lets the driver skip `notify` (which takes
@@ -92,19 +95,16 @@ impl Core {
     }
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
-        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        // Saturating: a sum over all senders could in principle exceed 584 years.
-        let _ = self
-            .blocked_nanos
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
-                Some(total.saturating_add(nanos))
-            });
+        self.counters.add_blocked(waited);
     }
 
     pub(crate) fn stats(&self) -> MailboxStats {
-        let mut stats = self.counters.snapshot();
-        stats.sender_blocked = Duration::from_nanos(self.blocked_nanos.load(Ordering::Relaxed));
-        stats
+        self.counters.snapshot()
+    }
+
+    /// The counters, to read after the mailbox is gone.
+    pub(crate) fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
     }
 
     /// Marks a supervised restart in progress until the guard is dropped (also on unwind).
@@ -164,6 +164,11 @@ pub(crate) struct Chan<A: Actor> {
 }
 
 impl<A: Actor> Chan<A> {
+    /// The counters, to read after the mailbox is gone.
+    pub(crate) fn counters(&self) -> Arc<Counters> {
+        self.core.counters()
+    }
+
     /// A channel with one sender. `config` must have been validated.
     pub(crate) fn new(config: MailboxConfig) -> Self {
         debug_assert!(config.validate().is_ok());
@@ -175,8 +180,8 @@ impl<A: Actor> Chan<A> {
                 batch: config.batch,
                 hook: config.on_drop,
                 timing: config.metrics && cfg!(feature = "metrics"),
-                counters: Counters::default(),
-                blocked_nanos: AtomicU64::new(0),
+                counters: Arc::default(),
+                instance: config.instance,
                 room: Event::new(),
                 waiting_senders: AtomicUsize::new(0),
                 consumer: AtomicWaker::new(),

@@ -44,6 +44,7 @@ pub struct MailboxConfig {
     pub(crate) batch: usize,
     pub(crate) on_drop: Option<DropHook>,
     pub(crate) metrics: bool,
+    pub(crate) instance: Option<Arc<str>>,
 }
 
 impl MailboxConfig {
@@ -59,6 +60,7 @@ impl MailboxConfig {
             batch: DEFAULT_BATCH,
             on_drop: None,
             metrics: true,
+            instance: None,
         }
     }
 
@@ -99,6 +101,15 @@ impl MailboxConfig {
     /// `metrics`). See the `metrics` module for what is recorded and what it costs.
     pub fn metrics(mut self, enabled: bool) -> Self {
         self.metrics = enabled;
+        self
+    }
+
+    /// Labels this mailbox's metrics with `instance = id`, to tell apart mailboxes that share
+    /// a name (by default they add up into one series). At most
+    /// [`MAX_INSTANCES`](crate::metrics::MAX_INSTANCES) instances per name get series of their
+    /// own; the others add up into `instance = "_other"`.
+    pub fn metrics_instance(mut self, id: &str) -> Self {
+        self.instance = Some(Arc::from(id));
         self
     }
 
@@ -156,6 +167,7 @@ impl fmt::Debug for MailboxConfig {
             .field("batch", &self.batch)
             .field("on_drop", &self.on_drop.as_ref().map(|_| ".."))
             .field("metrics", &self.metrics)
+            .field("instance", &self.instance)
             .finish()
     }
 }

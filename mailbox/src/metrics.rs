@@ -8,8 +8,11 @@
 //!   which the recorder and the mailboxes start does not matter;
 //! - the two histograms are recorded for one message in [`TIMING_SAMPLE`] per sending thread.
 //!
-//! When an actor stops for good, its `mailbox_depth` goes to 0 at the next refresh and its
-//! series are no longer refreshed (the counters keep their last values).
+//! Mailboxes with the same name and policy add up into one series (the capacity too), unless
+//! they are told apart with [`MailboxConfig::metrics_instance`](crate::MailboxConfig::metrics_instance).
+//! When an actor stops for good, its depth leaves the series at the next refresh (a series with
+//! no mailbox left shows depth 0) and its final counts stay in the counters, which never go
+//! down.
 
 /// `mailbox_depth` (gauge): messages queued.
 pub const MAILBOX_DEPTH: &str = "mailbox_depth";
@@ -34,6 +37,14 @@ pub const MAILBOX_HANDLER_SECONDS: &str = "mailbox_handler_seconds";
 /// One message in this many, per sending thread, is timed for the histograms.
 pub const TIMING_SAMPLE: u32 = 16;
 
+/// Per mailbox name, how many `instance` labels (see
+/// [`MailboxConfig::metrics_instance`](crate::MailboxConfig::metrics_instance)) get series of
+/// their own; the others add up into `instance = "_other"`.
+pub const MAX_INSTANCES: usize = 64;
+
+/// The `instance` label of the series that instances beyond [`MAX_INSTANCES`] add up into.
+pub const OTHER_INSTANCE: &str = "_other";
+
 /// How often the background thread refreshes counters and gauges.
 pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -48,6 +59,7 @@ pub(crate) use noop::{register, sample_tick, Timers};
 #[cfg(feature = "metrics")]
 mod imp {
     use std::cell::Cell;
+    use std::collections::{HashMap, HashSet};
     use std::sync::{Arc, Mutex, Once, Weak};
     use std::time::{Duration, Instant};
 
@@ -55,6 +67,7 @@ mod imp {
 
     use super::*;
     use crate::chan::Core;
+    use crate::stats::Counters;
     use crate::DropReason;
 
     /// What the refresher needs from a mailbox, whatever its actor type.
@@ -64,23 +77,92 @@ mod imp {
         fn capacity(&self) -> usize;
     }
 
-    struct Entry {
-        mailbox: Weak<dyn Observed>,
-        /// Labels of the last refresh, to zero the depth once the mailbox is gone.
-        last: Option<(String, &'static str)>,
+    /// The labels of one series: mailboxes with the same labels add up into it.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Series {
+        actor: String,
+        policy: &'static str,
+        instance: Option<String>,
     }
 
-    static MAILBOXES: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+    impl Series {
+        fn labels(&self) -> Vec<(&'static str, String)> {
+            let mut labels = vec![
+                ("actor", self.actor.clone()),
+                ("policy", self.policy.to_owned()),
+            ];
+            if let Some(instance) = &self.instance {
+                labels.push(("instance", instance.clone()));
+            }
+            labels
+        }
+    }
+
+    /// The figures of one series.
+    #[derive(Clone, Copy, Default)]
+    struct Figures {
+        depth: u64,
+        capacity: u64,
+        enqueued: u64,
+        handled: u64,
+        dropped: [u64; REASONS.len()],
+        blocked: Duration,
+    }
+
+    impl Figures {
+        fn add_counters(&mut self, stats: &crate::MailboxStats) {
+            self.enqueued += stats.enqueued;
+            self.handled += stats.handled;
+            for (total, reason) in self.dropped.iter_mut().zip(REASONS) {
+                *total += stats.dropped(reason);
+            }
+            self.blocked += stats.sender_blocked;
+        }
+    }
+
+    const REASONS: [DropReason; 6] = [
+        DropReason::DropNewest,
+        DropReason::DropOldest,
+        DropReason::Rejected,
+        DropReason::Timeout,
+        DropReason::Stopped,
+        DropReason::Closed,
+    ];
+
+    struct Entry {
+        mailbox: Weak<dyn Observed>,
+        /// Read one last time once the mailbox is gone.
+        counters: Arc<Counters>,
+        /// The series of the last refresh.
+        series: Option<Series>,
+    }
+
+    #[derive(Default)]
+    struct State {
+        entries: Vec<Entry>,
+        /// Final counts of mailboxes that are gone, so that their series' counters never go
+        /// down.
+        retired: HashMap<Series, Figures>,
+        /// Every series ever published, so that one left with no mailbox shows depth 0.
+        published: HashSet<Series>,
+        /// Instance labels given their own series, per actor name.
+        instances: HashMap<String, HashSet<String>>,
+    }
+
+    static STATE: Mutex<Option<State>> = Mutex::new(None);
     static REFRESHER: Once = Once::new();
 
-    /// Watches `mailbox` for the counters and gauges, starting the refresher if needed.
-    pub(crate) fn register(mailbox: Weak<dyn Observed>) {
-        MAILBOXES
+    /// Watches a mailbox for the counters and gauges, starting the refresher if needed.
+    pub(crate) fn register(mailbox: Weak<dyn Observed>, counters: Arc<Counters>) {
+        STATE
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(State::default)
+            .entries
             .push(Entry {
                 mailbox,
-                last: None,
+                counters,
+                series: None,
             });
         REFRESHER.call_once(|| {
             let spawned = std::thread::Builder::new()
@@ -96,52 +178,83 @@ mod imp {
 
     /// Sets every mailbox's counters and gauges on the current recorder now, and describes
     /// every metric. The background thread calls this about once per [`REFRESH_INTERVAL`].
+    ///
+    /// Mailboxes with the same labels add up into one series; a mailbox that is gone keeps
+    /// contributing its final counts, and its depth 0.
     pub fn refresh() {
         describe();
-        let mut mailboxes = MAILBOXES.lock().unwrap_or_else(|e| e.into_inner());
-        mailboxes.retain_mut(|entry| match entry.mailbox.upgrade() {
+        let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        let state = guard.get_or_insert_with(State::default);
+        let mut figures: HashMap<Series, Figures> = state.retired.clone();
+        let mut entries = std::mem::take(&mut state.entries);
+        entries.retain_mut(|entry| match entry.mailbox.upgrade() {
             Some(mailbox) => {
-                entry.last = Some(publish(&*mailbox));
+                let series = state.series_of(mailbox.core());
+                let f = figures.entry(series.clone()).or_default();
+                f.depth += mailbox.len() as u64;
+                f.capacity += mailbox.capacity() as u64;
+                f.add_counters(&mailbox.core().stats());
+                entry.series = Some(series);
                 true
             }
             None => {
-                if let Some((actor, policy)) = entry.last.take() {
-                    metrics::gauge!(MAILBOX_DEPTH, "actor" => actor, "policy" => policy).set(0.0);
+                if let Some(series) = entry.series.take() {
+                    let stats = entry.counters.snapshot();
+                    state
+                        .retired
+                        .entry(series.clone())
+                        .or_default()
+                        .add_counters(&stats);
+                    figures.entry(series).or_default().add_counters(&stats);
                 }
                 false
             }
         });
+        state.entries = entries;
+        for series in &state.published {
+            // A series left with no live mailbox (gone, or renamed by a policy change) shows
+            // an empty mailbox.
+            figures.entry(series.clone()).or_default();
+        }
+        for (series, f) in &figures {
+            publish(series, f);
+            state.published.insert(series.clone());
+        }
     }
 
-    fn publish(mailbox: &dyn Observed) -> (String, &'static str) {
-        let core = mailbox.core();
-        let actor = core.name.to_string();
-        let policy = core.policy().as_str();
-        let labels = [("actor", actor.clone()), ("policy", policy.to_owned())];
-        let stats = core.stats();
-        metrics::gauge!(MAILBOX_DEPTH, &labels).set(mailbox.len() as f64);
-        metrics::gauge!(MAILBOX_CAPACITY, &labels).set(mailbox.capacity() as f64);
-        metrics::counter!(MAILBOX_ENQUEUED_TOTAL, &labels).absolute(stats.enqueued);
-        metrics::counter!(MAILBOX_HANDLED_TOTAL, &labels).absolute(stats.handled);
-        metrics::counter!(MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL, &labels)
-            .absolute(stats.sender_blocked.as_secs());
-        for reason in [
-            DropReason::DropNewest,
-            DropReason::DropOldest,
-            DropReason::Rejected,
-            DropReason::Timeout,
-            DropReason::Stopped,
-            DropReason::Closed,
-        ] {
-            metrics::counter!(
-                MAILBOX_DROPPED_TOTAL,
-                "actor" => actor.clone(),
-                "policy" => policy,
-                "reason" => reason.as_str()
-            )
-            .absolute(stats.dropped(reason));
+    impl State {
+        fn series_of(&mut self, core: &Core) -> Series {
+            let actor = core.name.to_string();
+            let instance = core.instance.as_deref().map(|id| {
+                let seen = self.instances.entry(actor.clone()).or_default();
+                if seen.contains(id) || seen.len() < MAX_INSTANCES {
+                    seen.insert(id.to_owned());
+                    id.to_owned()
+                } else {
+                    OTHER_INSTANCE.to_owned()
+                }
+            });
+            Series {
+                actor,
+                policy: core.policy().as_str(),
+                instance,
+            }
         }
-        (actor, policy)
+    }
+
+    fn publish(series: &Series, f: &Figures) {
+        let labels = series.labels();
+        metrics::gauge!(MAILBOX_DEPTH, &labels).set(f.depth as f64);
+        metrics::gauge!(MAILBOX_CAPACITY, &labels).set(f.capacity as f64);
+        metrics::counter!(MAILBOX_ENQUEUED_TOTAL, &labels).absolute(f.enqueued);
+        metrics::counter!(MAILBOX_HANDLED_TOTAL, &labels).absolute(f.handled);
+        metrics::counter!(MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL, &labels)
+            .absolute(f.blocked.as_secs());
+        for (count, reason) in f.dropped.iter().zip(REASONS) {
+            let mut labels = labels.clone();
+            labels.push(("reason", reason.as_str().to_owned()));
+            metrics::counter!(MAILBOX_DROPPED_TOTAL, &labels).absolute(*count);
+        }
     }
 
     fn describe() {
@@ -234,9 +347,11 @@ mod imp {
 
 #[cfg(not(feature = "metrics"))]
 mod noop {
-    use std::sync::Weak;
+    use std::sync::{Arc, Weak};
 
-    pub(crate) fn register<T: ?Sized>(_: Weak<T>) {}
+    use crate::stats::Counters;
+
+    pub(crate) fn register<T: ?Sized>(_: Weak<T>, _: Arc<Counters>) {}
 
     #[inline]
     pub(crate) fn sample_tick() -> bool {

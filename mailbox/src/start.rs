@@ -182,7 +182,7 @@ where
     let metrics = config.metrics;
     let chan = Arc::new(Chan::new(config));
     if metrics {
-        crate::metrics::register(register_handle(&chan));
+        crate::metrics::register(register_handle(&chan), chan.counters());
     }
     Ok((BoundedAddr::from_chan(Arc::clone(&chan)), Driver::new(chan)))
 }

@@ -84,6 +84,7 @@ pub(crate) struct Counters {
 #[derive(Debug, Default)]
 struct ProducerCounters {
     enqueued: AtomicU64,
+    blocked_nanos: AtomicU64,
     dropped_newest: AtomicU64,
     evicted: AtomicU64,
     rejected: AtomicU64,
@@ -136,7 +137,16 @@ impl Counters {
             timed_out: p.timed_out.load(Relaxed),
             stopped: c.stopped.load(Relaxed),
             closed: p.closed.load(Relaxed),
-            sender_blocked: Duration::ZERO,
+            sender_blocked: Duration::from_nanos(p.blocked_nanos.load(Relaxed)),
         }
+    }
+
+    pub(crate) fn add_blocked(&self, waited: Duration) {
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        // Saturating: a sum over all senders could in principle exceed 584 years.
+        let _ = self
+            .producer
+            .blocked_nanos
+            .fetch_update(Relaxed, Relaxed, |total| Some(total.saturating_add(nanos)));
     }
 }
