@@ -11,6 +11,20 @@ pub const TIME_BUCKETS: &[f64] = &[
     0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0,
 ];
 
+/// Where [`install_default`] serves the metrics: loopback only, Prometheus's registered
+/// port for client-library exporters.
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+/// [`install`] on [`DEFAULT_ADDR`] (`127.0.0.1:9464`).
+///
+/// # Errors
+///
+/// As [`install`].
+pub fn install_default() -> Result<(), InstallError> {
+    install(DEFAULT_ADDR)
+}
+
 /// Why [`install`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
