@@ -445,14 +445,33 @@ fn request_response_same_thread(c: &mut Criterion) {
     drop(sys);
 }
 
+/// A Prometheus recorder, with histogram buckets and its upkeep running every second (which
+/// drains the histogram samples, as a served exporter does).
+fn install_prometheus_recorder() {
+    use actix_backpressure::metrics::{MAILBOX_HANDLER_SECONDS, MAILBOX_WAIT_SECONDS};
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    const BUCKETS: &[f64] = &[1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0];
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(MAILBOX_WAIT_SECONDS.into()), BUCKETS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(Matcher::Full(MAILBOX_HANDLER_SECONDS.into()), BUCKETS)
+        })
+        .expect("valid buckets")
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).expect("installing the Prometheus recorder");
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        handle.run_upkeep();
+    });
+}
+
 // `criterion_group!` would make an undocumented `pub fn`; this is what it and
 // `criterion_main!` expand to.
 fn main() {
     // Mailboxes report metrics (their default) to a real Prometheus recorder, as in production;
     // `bounded_block_metrics_off` measures the same without them.
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .expect("installing the Prometheus recorder");
+    install_prometheus_recorder();
     // 14 benchmarks x (1 s warm-up + 4 s measurement): about a minute and a half in all.
     let mut criterion = Criterion::default()
         .sample_size(30)

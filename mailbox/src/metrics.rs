@@ -35,7 +35,7 @@ pub const MAILBOX_WAIT_SECONDS: &str = "mailbox_wait_seconds";
 pub const MAILBOX_HANDLER_SECONDS: &str = "mailbox_handler_seconds";
 
 /// One message in this many, per sending thread, is timed for the histograms.
-pub const TIMING_SAMPLE: u32 = 16;
+pub const TIMING_SAMPLE: u32 = 64;
 
 /// Per mailbox name, how many `instance` labels (see
 /// [`MailboxConfig::metrics_instance`](crate::MailboxConfig::metrics_instance)) get series of
