@@ -41,6 +41,7 @@ pub(crate) struct Core {
     /// gone.
     counters: Arc<Counters>,
     /// The `instance` metric label, if asked for.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) instance: Option<Arc<str>>,
     /// Senders waiting for room under `Block`, in FIFO order.
     room: Event,

@@ -76,10 +76,7 @@ where
             enqueued_at,
         } = *self;
         match enqueued_at {
-            None => {
-                let response = <A as Handler<M>>::handle(act, msg, ctx);
-                response.handle(ctx, reply.map(|reply| reply.tx));
-            }
+            None => handle(act, ctx, msg, reply),
             Some(enqueued_at) => handle_timed(act, ctx, msg, reply, enqueued_at, timers, core),
         }
     }
@@ -151,6 +148,7 @@ fn handle_timed<A, M>(
     }
 }
 
+/// Without the `metrics` feature no message is stamped; handle it plainly all the same.
 #[cfg(not(feature = "metrics"))]
 fn handle_timed<A, M>(
     act: &mut A,
@@ -161,6 +159,16 @@ fn handle_timed<A, M>(
     _: &mut Timers,
     _: &Core,
 ) where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    handle(act, ctx, msg, reply);
+}
+
+/// Runs the handler and hands its response to the requester, if any.
+fn handle<A, M>(act: &mut A, ctx: &mut A::Context, msg: M, reply: Option<Reply<M::Result>>)
+where
     A: Actor + Handler<M>,
     M: Message + Send + 'static,
     M::Result: Send,
