@@ -11,7 +11,7 @@ pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
     MailboxStats, OverflowPolicy, SendError, TrySendError, UnknownPolicy, CONFIG_ENV_VAR,
-    DEFAULT_BATCH, DEFAULT_CAPACITY,
+    DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 
 /// Derives [`Backpressured`](trait@Backpressured): the actor's mailbox configuration from

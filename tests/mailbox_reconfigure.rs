@@ -180,3 +180,59 @@ async fn resizing_under_a_flood_loses_nothing() {
     })
     .await;
 }
+
+#[actix_rt::test]
+async fn capacities_beyond_the_maximum_are_refused() {
+    within(async {
+        let (actor, _) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(3).name("ingest"));
+        let too_large = actix_backpressure::MAX_CAPACITY + 1;
+        assert_eq!(
+            addr.set_capacity(too_large).unwrap_err(),
+            ConfigError::CapacityTooLarge {
+                mailbox: "ingest".into(),
+                capacity: too_large
+            }
+        );
+        let err = Recorder::default()
+            .try_start_bounded(MailboxConfig::new(usize::MAX))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("mailbox `Recorder`: capacity must be at most "),
+            "{err}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(addr.capacity(), 3);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn switching_to_drop_oldest_after_a_shrink_keeps_the_newest() {
+    within(async {
+        let (actor, seen) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(4));
+        let (release_first, hold_first) = oneshot::channel();
+        addr.tell(Hold(hold_first)).await.unwrap();
+        until(|| addr.is_empty() && addr.stats().handled == 1).await;
+        let (release_second, hold_second) = oneshot::channel();
+        addr.tell(Hold(hold_second)).await.unwrap();
+        for n in 1..=3 {
+            addr.tell(Item(n)).await.unwrap();
+        }
+        // Shrink to 2 under Block: the second hold and item 1 wait over the capacity.
+        addr.set_capacity(2).unwrap();
+        release_first.send(()).unwrap();
+        until(|| addr.capacity() == 2 && addr.stats().handled == 2).await;
+        // Now DropOldest, which keeps the newest messages: at the actor's next turn what the
+        // shrink left over goes too.
+        addr.set_policy(OverflowPolicy::DropOldest);
+        addr.tell(Item(4)).await.unwrap();
+        release_second.send(()).unwrap();
+        until(|| seen.lock().unwrap().len() == 2).await;
+        assert_eq!(*seen.lock().unwrap(), vec![3, 4]);
+        assert_eq!(addr.stats().evicted, 2, "items 1 and 2");
+    })
+    .await;
+}

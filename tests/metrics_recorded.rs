@@ -152,7 +152,7 @@ async fn histograms_receive_samples_and_metrics_can_be_turned_off() {
             addr.send(Item(n)).await.unwrap();
         }
         let v = values("m-timed");
-        // One message in 16 (per sending thread) is timed.
+        // One message in `TIMING_SAMPLE` (per sending thread) is timed.
         let expected = (200 / actix_backpressure::metrics::TIMING_SAMPLE) as f64;
         assert!(v[names::MAILBOX_WAIT_SECONDS] >= expected - 1.0, "{v:?}");
         assert!(v[names::MAILBOX_HANDLER_SECONDS] >= expected - 1.0, "{v:?}");
@@ -246,6 +246,60 @@ async fn instance_labels_are_opt_in_and_capped() {
         for (_, release) in held {
             let _ = release.send(());
         }
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_live_policy_change_moves_the_series_without_double_counting() {
+    within(async {
+        snapshotter();
+        let (actor, _) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(8).name("m-relabel"));
+        for n in 0..10 {
+            addr.send(Item(n)).await.unwrap();
+        }
+        refresh();
+        addr.set_policy(OverflowPolicy::Reject);
+        for n in 0..5 {
+            addr.send(Item(n)).await.unwrap();
+        }
+        refresh();
+        let mut by_policy = HashMap::new();
+        for (key, _, _, value) in snapshotter().snapshot().into_vec() {
+            let key = key.key();
+            let labels: HashMap<_, _> = key.labels().map(|l| (l.key(), l.value())).collect();
+            if key.name() == names::MAILBOX_ENQUEUED_TOTAL
+                && labels.get("actor") == Some(&"m-relabel")
+            {
+                if let DebugValue::Counter(n) = value {
+                    by_policy.insert(labels["policy"].to_owned(), n);
+                }
+            }
+        }
+        assert_eq!(by_policy["block"], 10, "{by_policy:?}");
+        assert_eq!(by_policy["reject"], 5, "{by_policy:?}");
+        assert_eq!(by_policy.values().sum::<u64>(), addr.stats().enqueued);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_mailbox_gone_before_any_refresh_still_counts() {
+    within(async {
+        snapshotter();
+        let (actor, _) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(8).name("m-brief"));
+        for n in 0..7 {
+            addr.send(Item(n)).await.unwrap();
+        }
+        let stats = addr.stats();
+        drop(addr);
+        // Let the actor stop and the mailbox go.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let v = values("m-brief");
+        assert_eq!(v[names::MAILBOX_HANDLED_TOTAL], stats.handled as f64);
+        assert_eq!(v[names::MAILBOX_DEPTH], 0.0);
     })
     .await;
 }

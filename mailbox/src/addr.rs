@@ -205,13 +205,10 @@ impl<A: Actor> BoundedAddr<A> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] if `capacity` is 0; nothing changes.
+    /// [`ConfigError::ZeroCapacity`] if `capacity` is 0, [`ConfigError::CapacityTooLarge`] if
+    /// it is above [`MAX_CAPACITY`](crate::MAX_CAPACITY); nothing changes.
     pub fn set_capacity(&self, capacity: usize) -> Result<(), ConfigError> {
-        if capacity == 0 {
-            return Err(ConfigError::ZeroCapacity {
-                mailbox: self.name().to_owned(),
-            });
-        }
+        crate::config::check_capacity(capacity, || self.name().to_owned())?;
         self.chan.set_capacity(capacity);
         Ok(())
     }

@@ -298,17 +298,26 @@ impl<A: Actor> Chan<A> {
         // Relaxed: see `Core::policy`; the notification below makes waiters look again.
         self.core.policy.store(policy.to_u8(), Ordering::Relaxed);
         notify(&self.core.room, usize::MAX);
+        // Under `DropOldest`, the driver evicts what a shrink left over the capacity.
+        self.core.consumer.wake();
     }
 
     /// Applies a requested capacity change. Driver only, between two messages.
     pub(crate) fn apply_reconfiguration(&self) {
+        let evict = self.core.policy() == OverflowPolicy::DropOldest;
+        // `DropOldest` keeps the newest `capacity` messages: the ones a shrink left over the
+        // capacity (under another policy) are the oldest, and go first.
+        if evict && self.queue.has_overflow() {
+            for env in self.queue.take_overflow() {
+                env.fail(DropReason::DropOldest, &self.core);
+            }
+        }
         if !self.queue.capacity_requested() {
             return;
         }
         // Shrinking below the depth under `DropOldest` evicts the oldest messages beyond the
         // new capacity; under the other policies they stay queued (handled first) and new
         // sends see the new bound until the queue has drained below it.
-        let evict = self.core.policy() == OverflowPolicy::DropOldest;
         for env in self.queue.apply_requested_capacity(evict) {
             env.fail(DropReason::DropOldest, &self.core);
         }
@@ -340,7 +349,7 @@ impl<A: Actor> Chan<A> {
             // the closed mark, so a `DropOldest` send racing with `close` can reopen the queue.
             // Such a send's message is the newest, so the drain above waits for it and then
             // sees the queue reopened: close and drain again until it stays closed.
-            if self.queue.is_closed() {
+            if self.queue.current_is_closed() {
                 break;
             }
             self.queue.close();

@@ -9,6 +9,10 @@ use crate::{Dropped, OverflowPolicy};
 /// How many messages an actor handles in a row before it yields to its arbiter, by default.
 pub const DEFAULT_BATCH: usize = 16;
 
+/// The largest capacity a mailbox may have: 2^24 messages. The queue is allocated up front
+/// (a few words per slot), so larger bounds are refused rather than risk exhausting memory.
+pub const MAX_CAPACITY: usize = 1 << 24;
+
 /// The capacity of [`MailboxConfig::default`] (and of `#[derive(Backpressured)]` without a
 /// `capacity`).
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -137,13 +141,11 @@ impl MailboxConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] if the capacity is 0, [`ConfigError::ZeroBatch`] if the
-    /// batch size is 0.
+    /// [`ConfigError::ZeroCapacity`] if the capacity is 0, [`ConfigError::CapacityTooLarge`]
+    /// if it is above [`MAX_CAPACITY`], [`ConfigError::ZeroBatch`] if the batch size is 0.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
-        if self.capacity == 0 {
-            return Err(ConfigError::ZeroCapacity { mailbox: mailbox() });
-        }
+        check_capacity(self.capacity, mailbox)?;
         if self.batch == 0 {
             return Err(ConfigError::ZeroBatch { mailbox: mailbox() });
         }
@@ -182,12 +184,37 @@ pub enum ConfigError {
         /// The mailbox's name.
         mailbox: String,
     },
+    /// The capacity was above [`MAX_CAPACITY`].
+    #[error("mailbox `{mailbox}`: capacity must be at most {MAX_CAPACITY}, got {capacity}")]
+    CapacityTooLarge {
+        /// The mailbox's name.
+        mailbox: String,
+        /// The capacity asked for.
+        capacity: usize,
+    },
     /// The batch size was 0: the actor must handle at least one message per turn.
     #[error("mailbox `{mailbox}`: batch must be at least 1, got 0")]
     ZeroBatch {
         /// The mailbox's name.
         mailbox: String,
     },
+}
+
+/// Checks a capacity: at least 1, at most [`MAX_CAPACITY`].
+pub(crate) fn check_capacity(
+    capacity: usize,
+    mailbox: impl FnOnce() -> String,
+) -> Result<(), ConfigError> {
+    if capacity == 0 {
+        Err(ConfigError::ZeroCapacity { mailbox: mailbox() })
+    } else if capacity > MAX_CAPACITY {
+        Err(ConfigError::CapacityTooLarge {
+            mailbox: mailbox(),
+            capacity,
+        })
+    } else {
+        Ok(())
+    }
 }
 
 /// The short type name of `T`: `app::jobs::Worker<app::Msg>` becomes `Worker<Msg>`.

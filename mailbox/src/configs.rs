@@ -141,7 +141,14 @@ impl MailboxConfigs {
             let mut overrides = MailboxOverrides::default();
             for (key, value) in keys {
                 let problem = match key.as_str() {
-                    "capacity" => positive(value).map(|n| overrides.capacity = Some(n)),
+                    "capacity" => positive(value)
+                        .and_then(|n| match n <= crate::MAX_CAPACITY {
+                            true => Ok(n),
+                            false => {
+                                Err(format!("must be at most {}, got {n}", crate::MAX_CAPACITY))
+                            }
+                        })
+                        .map(|n| overrides.capacity = Some(n)),
                     "batch" => positive(value).map(|n| overrides.batch = Some(n)),
                     "policy" => policy(value).map(|p| overrides.policy = Some(p)),
                     _ => Err(format!("unknown key, expected one of {KEYS}")),
@@ -325,6 +332,17 @@ mod tests {
         assert_eq!(
             problems("ingest = 5\n"),
             "mailbox config `m.toml`: actor `ingest` must be a table of `capacity`, `policy`, `batch`, got the integer 5"
+        );
+    }
+
+    #[test]
+    fn capacities_beyond_the_maximum_are_refused() {
+        assert_eq!(
+            problems("[ingest]\ncapacity = 99999999999\n"),
+            format!(
+                "mailbox config `m.toml`: actor `ingest`: `capacity` must be at most {}, got 99999999999",
+                crate::MAX_CAPACITY
+            )
         );
     }
 

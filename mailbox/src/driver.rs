@@ -53,9 +53,6 @@ where
     ) -> Poll<()> {
         let this = self.get_mut();
         let chan = &this.chan;
-        if !ctx.waiting() {
-            chan.apply_reconfiguration();
-        }
         let mut handled = 0;
         // Whether parking issued a SeqCst fence after the last pop (see `Chan::settle_room`).
         let mut fenced = false;
@@ -69,6 +66,8 @@ where
                 task.waker().wake_by_ref();
                 break Poll::Pending;
             }
+            // A capacity or policy change takes effect before the next message.
+            chan.apply_reconfiguration();
             let env = match chan.pop() {
                 Ok(env) => env,
                 Err(PopError::Closed) => break Poll::Ready(()),

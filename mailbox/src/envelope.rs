@@ -123,6 +123,13 @@ fn handle_timed<A, M>(
     let started = Instant::now();
     let histograms = timers.histograms(core, started);
     histograms.wait.record(started.duration_since(enqueued_at));
+    let Some(reply) = reply else {
+        // No one waits for a response: time the handler call, and hand it no response channel,
+        // exactly as untimed.
+        handle(act, ctx, msg, None);
+        histograms.handler.record(started.elapsed());
+        return;
+    };
     // Stand between the handler and the requester, to see when the response is sent.
     let (tx, mut rx) = oneshot::channel();
     let response = <A as Handler<M>>::handle(act, msg, ctx);
@@ -130,9 +137,7 @@ fn handle_timed<A, M>(
     match rx.try_recv() {
         Ok(value) => {
             histograms.handler.record(started.elapsed());
-            if let Some(reply) = reply {
-                let _ = reply.tx.send(value);
-            }
+            let _ = reply.tx.send(value);
         }
         Err(oneshot::error::TryRecvError::Closed) => histograms.handler.record(started.elapsed()),
         Err(oneshot::error::TryRecvError::Empty) => {
@@ -140,7 +145,7 @@ fn handle_timed<A, M>(
             actix_rt::spawn(async move {
                 let value = rx.await;
                 histograms.handler.record(started.elapsed());
-                if let (Ok(value), Some(reply)) = (value, reply) {
+                if let Ok(value) = value {
                     let _ = reply.tx.send(value);
                 }
             });

@@ -44,7 +44,7 @@ mod tests;
 
 pub use addr::BoundedAddr;
 pub use backpressured::{Backpressured, BackpressuredExt};
-pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH, DEFAULT_CAPACITY};
+pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY};
 pub use configs::{ConfigFileError, MailboxConfigs, MailboxOverrides, CONFIG_ENV_VAR};
 pub use error::{SendError, TrySendError};
 pub use hook::{DropReason, Dropped};

@@ -30,8 +30,9 @@ pub const MAILBOX_DROPPED_TOTAL: &str = "mailbox_dropped_total";
 pub const MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL: &str = "mailbox_sender_blocked_seconds_total";
 /// `mailbox_wait_seconds` (histogram): time from enqueue to handler start.
 pub const MAILBOX_WAIT_SECONDS: &str = "mailbox_wait_seconds";
-/// `mailbox_handler_seconds` (histogram): handler run time; for an asynchronous response,
-/// until the response is sent.
+/// `mailbox_handler_seconds` (histogram): handler run time; for a request, until its response
+/// is sent (later, for an asynchronous response); for a message sent without waiting for a
+/// response, the handler call.
 pub const MAILBOX_HANDLER_SECONDS: &str = "mailbox_handler_seconds";
 
 /// One message in this many, per sending thread, is timed for the histograms.
@@ -110,13 +111,45 @@ mod imp {
     }
 
     impl Figures {
-        fn add_counters(&mut self, stats: &crate::MailboxStats) {
-            self.enqueued += stats.enqueued;
-            self.handled += stats.handled;
-            for (total, reason) in self.dropped.iter_mut().zip(REASONS) {
-                *total += stats.dropped(reason);
+        /// The counters of `stats` (no depth, no capacity).
+        fn counts(stats: &crate::MailboxStats) -> Figures {
+            let mut dropped = [0; REASONS.len()];
+            for (count, reason) in dropped.iter_mut().zip(REASONS) {
+                *count = stats.dropped(reason);
             }
-            self.blocked += stats.sender_blocked;
+            Figures {
+                depth: 0,
+                capacity: 0,
+                enqueued: stats.enqueued,
+                handled: stats.handled,
+                dropped,
+                blocked: stats.sender_blocked,
+            }
+        }
+
+        fn add_counts(&mut self, other: &Figures) {
+            self.enqueued += other.enqueued;
+            self.handled += other.handled;
+            for (total, count) in self.dropped.iter_mut().zip(other.dropped) {
+                *total += count;
+            }
+            self.blocked += other.blocked;
+        }
+
+        /// The counts since `earlier` (counters only grow).
+        fn since(&self, earlier: &Figures) -> Figures {
+            let mut dropped = self.dropped;
+            for (count, before) in dropped.iter_mut().zip(earlier.dropped) {
+                *count = count.saturating_sub(before);
+            }
+            Figures {
+                depth: 0,
+                capacity: 0,
+                enqueued: self.enqueued.saturating_sub(earlier.enqueued),
+                handled: self.handled.saturating_sub(earlier.handled),
+                dropped,
+                blocked: self.blocked.saturating_sub(earlier.blocked),
+            }
         }
     }
 
@@ -133,8 +166,12 @@ mod imp {
         mailbox: Weak<dyn Observed>,
         /// Read one last time once the mailbox is gone.
         counters: Arc<Counters>,
-        /// The series of the last refresh.
-        series: Option<Series>,
+        /// The series the mailbox counts in now (its labels change with a live policy change).
+        series: Series,
+        /// The mailbox's counts already credited to earlier series.
+        credited: Figures,
+        /// The mailbox's counts at the last refresh.
+        last: Figures,
     }
 
     #[derive(Default)]
@@ -154,16 +191,21 @@ mod imp {
 
     /// Watches a mailbox for the counters and gauges, starting the refresher if needed.
     pub(crate) fn register(mailbox: Weak<dyn Observed>, counters: Arc<Counters>) {
-        STATE
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert_with(State::default)
-            .entries
-            .push(Entry {
-                mailbox,
-                counters,
-                series: None,
-            });
+        let Some(live) = mailbox.upgrade() else {
+            return;
+        };
+        let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        let state = guard.get_or_insert_with(State::default);
+        let series = state.series_of(live.core());
+        state.entries.push(Entry {
+            mailbox,
+            counters,
+            series,
+            credited: Figures::default(),
+            last: Figures::default(),
+        });
+        drop(guard);
+        drop(live);
         REFRESHER.call_once(|| {
             let spawned = std::thread::Builder::new()
                 .name("actix-backpressure-metrics".into())
@@ -187,26 +229,43 @@ mod imp {
         let state = guard.get_or_insert_with(State::default);
         let mut figures: HashMap<Series, Figures> = state.retired.clone();
         let mut entries = std::mem::take(&mut state.entries);
+        let mut alive = Vec::new();
         entries.retain_mut(|entry| match entry.mailbox.upgrade() {
             Some(mailbox) => {
                 let series = state.series_of(mailbox.core());
-                let f = figures.entry(series.clone()).or_default();
+                if series != entry.series {
+                    // Relabelled (a live policy change): what was counted so far stays with the
+                    // old series, for good.
+                    let old = std::mem::replace(&mut entry.series, series);
+                    let counted = entry.last.since(&entry.credited);
+                    state
+                        .retired
+                        .entry(old.clone())
+                        .or_default()
+                        .add_counts(&counted);
+                    figures.entry(old).or_default().add_counts(&counted);
+                    entry.credited = entry.last;
+                }
+                let now = Figures::counts(&mailbox.core().stats());
+                let f = figures.entry(entry.series.clone()).or_default();
                 f.depth += mailbox.len() as u64;
                 f.capacity += mailbox.capacity() as u64;
-                f.add_counters(&mailbox.core().stats());
-                entry.series = Some(series);
+                f.add_counts(&now.since(&entry.credited));
+                entry.last = now;
+                // Dropped once the lock is released: the last `Arc` of a mailbox runs its
+                // destructors (the drop hook's, say) outside the refresher's lock.
+                alive.push(mailbox);
                 true
             }
             None => {
-                if let Some(series) = entry.series.take() {
-                    let stats = entry.counters.snapshot();
-                    state
-                        .retired
-                        .entry(series.clone())
-                        .or_default()
-                        .add_counters(&stats);
-                    figures.entry(series).or_default().add_counters(&stats);
-                }
+                let last = Figures::counts(&entry.counters.snapshot()).since(&entry.credited);
+                let series = entry.series.clone();
+                state
+                    .retired
+                    .entry(series.clone())
+                    .or_default()
+                    .add_counts(&last);
+                figures.entry(series).or_default().add_counts(&last);
                 false
             }
         });
@@ -220,6 +279,8 @@ mod imp {
             publish(series, f);
             state.published.insert(series.clone());
         }
+        drop(guard);
+        drop(alive);
     }
 
     impl State {

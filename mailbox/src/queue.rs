@@ -120,8 +120,27 @@ impl<T> MailboxQueue<T> {
         self.current().capacity().unwrap_or(usize::MAX)
     }
 
+    /// Whether the mailbox was closed for good (a switch closes queues, not the mailbox).
     pub(crate) fn is_closed(&self) -> bool {
+        self.closing.load(Acquire)
+    }
+
+    /// Whether the current queue is closed: after `close`, false again if a `force_push` undid
+    /// the close (see `Chan::close_and_drain`).
+    pub(crate) fn current_is_closed(&self) -> bool {
         self.current().is_closed()
+    }
+
+    /// Whether messages wait in `overflow`. Consumer only.
+    pub(crate) fn has_overflow(&self) -> bool {
+        self.overflow_len.load(Relaxed) != 0
+    }
+
+    /// Takes every message out of `overflow`, oldest first. Consumer only.
+    pub(crate) fn take_overflow(&self) -> Vec<T> {
+        let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+        self.overflow_len.store(0, Relaxed);
+        overflow.drain(..).collect()
     }
 
     /// Closes the mailbox for good (including against a switch in progress).
@@ -153,6 +172,8 @@ impl<T> MailboxQueue<T> {
         if capacity == 0 || capacity == self.capacity() {
             return Vec::new();
         }
+        // Built first: nothing below can fail once the old queue is closed.
+        let new = Arc::new(Queue::bounded(capacity));
         self.switching.store(true, SeqCst);
         let old = self.current();
         let mut taken = VecDeque::new();
@@ -181,7 +202,6 @@ impl<T> MailboxQueue<T> {
         }
         self.overflow_len.store(overflow.len(), Relaxed);
         drop(overflow);
-        let new = Arc::new(Queue::bounded(capacity));
         for value in all {
             if new.push(value).is_err() {
                 unreachable!("the newest messages fit in the new capacity");
