@@ -304,6 +304,10 @@ impl<A: Actor> Chan<A> {
 
     /// Applies a requested capacity change. Driver only, between two messages.
     pub(crate) fn apply_reconfiguration(&self) {
+        // Called before every message: two relaxed loads when nothing is pending.
+        if !self.queue.has_overflow() && !self.queue.capacity_requested() {
+            return;
+        }
         let evict = self.core.policy() == OverflowPolicy::DropOldest;
         // `DropOldest` keeps the newest `capacity` messages: the ones a shrink left over the
         // capacity (under another policy) are the oldest, and go first.
