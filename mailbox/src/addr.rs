@@ -1,15 +1,19 @@
 //! `BoundedAddr`: the handle that sends to an actor through its bounded mailbox.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::{Actor, Handler, Message};
 
 use crate::chan::Chan;
-use crate::envelope::{reply_channel, MsgEnvelope};
+use crate::envelope::{reply_channel, Envelope, MsgEnvelope};
+use crate::probe::Observed;
 use crate::send::{deadline_after, push, try_push};
-use crate::{BoundedRecipient, ConfigError, MailboxStats, OverflowPolicy, SendError, TrySendError};
+use crate::{
+    BoundedRecipient, ConfigError, MailboxProbe, MailboxStats, OverflowPolicy, PauseGate,
+    SendError, TrySendError,
+};
 
 /// The address of an actor behind a bounded mailbox.
 ///
@@ -154,6 +158,89 @@ impl<A: Actor> BoundedAddr<A> {
         let _ = self.try_send(msg);
     }
 
+    /// Queues `msg` on the mailbox's **control lane**: it bypasses the bound and the policy
+    /// (it is never dropped, evicted, rejected or held for room), and is handled before the
+    /// messages in the mailbox, even while the mailbox is [paused](Self::pause).
+    ///
+    /// The control lane is for the few messages that steer an actor (stop, reconfigure,
+    /// flush); it has no bound of its own, so do not use it for a stream of data. Control
+    /// messages are not counted in [`stats`](Self::stats) or the mailbox's metrics.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Closed`] hands the message back if the actor is gone. If the actor
+    /// stops before handling it, the message is dropped (see [`send_control`](Self::send_control)
+    /// to learn of it).
+    pub fn control<M>(&self, msg: M) -> Result<(), TrySendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        self.chan
+            .offer_control(MsgEnvelope::new(msg, None))
+            .map_err(|env| TrySendError::Closed(into_msg(env)))
+    }
+
+    /// Sends a request on the control lane (see [`control`](Self::control)) and waits for its
+    /// response.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] hands the message back if the actor is gone;
+    /// [`SendError::Stopped`] means the actor stopped before it answered.
+    ///
+    /// # Cancel safety
+    ///
+    /// The message is queued at once; dropping the future only discards the response.
+    pub async fn send_control<M>(&self, msg: M) -> Result<M::Result, SendError<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        let (reply, response) = reply_channel();
+        self.chan
+            .offer_control(MsgEnvelope::new(msg, Some(reply)))
+            .map_err(|env| SendError::Closed(into_msg(env)))?;
+        response.recv().await
+    }
+
+    /// Pauses the actor: it takes no further message out of its mailbox (control messages
+    /// still pass) until [`resume`](Self::resume). The message being handled finishes; queued
+    /// messages stay queued and new ones are queued or refused by the policy as usual, so the
+    /// pressure reaches this actor's own senders. Streams guarded by the mailbox's
+    /// [`pause_gate`](Self::pause_gate) stop too.
+    ///
+    /// Idempotent: returns `true` if the actor was running.
+    pub fn pause(&self) -> bool {
+        self.chan.core.gate.pause()
+    }
+
+    /// Lets a [paused](Self::pause) actor go on. Idempotent: returns `true` if it was paused.
+    pub fn resume(&self) -> bool {
+        self.chan.core.gate.resume()
+    }
+
+    /// Whether the mailbox is paused.
+    pub fn is_paused(&self) -> bool {
+        self.chan.core.gate.is_paused()
+    }
+
+    /// The mailbox's [`PauseGate`]: pausing it pauses the actor (see [`pause`](Self::pause)).
+    /// Unlike the address, the gate does not keep the actor alive.
+    pub fn pause_gate(&self) -> PauseGate {
+        self.chan.core.gate.clone()
+    }
+
+    /// A read-only view of the mailbox's pressure, which does not keep the actor alive.
+    pub fn probe(&self) -> MailboxProbe {
+        MailboxProbe::new(
+            Arc::downgrade(&self.chan) as Weak<dyn Observed>,
+            Arc::clone(&self.chan.core.name),
+        )
+    }
+
     /// A type-erased handle that sends `M` to this actor, through the same mailbox.
     pub fn recipient<M>(&self) -> BoundedRecipient<M>
     where
@@ -227,6 +314,19 @@ impl<A: Actor> BoundedAddr<A> {
     pub fn stats(&self) -> MailboxStats {
         self.chan.core.stats()
     }
+}
+
+/// The message of a control envelope that was never queued.
+fn into_msg<A, M>(env: Envelope<A>) -> M
+where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    env.into_any()
+        .downcast::<MsgEnvelope<M>>()
+        .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"))
+        .into_msg()
 }
 
 impl<A: Actor> Clone for BoundedAddr<A> {

@@ -17,7 +17,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Handler, Message};
-use concurrent_queue::{ForcePushError, PopError, PushError};
+use concurrent_queue::{ConcurrentQueue, ForcePushError, PopError, PushError};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
@@ -26,7 +26,7 @@ use crate::stats::Counters;
 use crate::sync::{
     fence, notify, notify_additional, AtomicBool, AtomicUsize, AtomicWaker, Event, EventListener,
 };
-use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy};
+use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy, PauseGate};
 
 /// The part of a mailbox that does not depend on the actor's type.
 pub(crate) struct Core {
@@ -57,6 +57,8 @@ pub(crate) struct Core {
     senders: AtomicUsize,
     /// Set while a supervised actor restarts, so the old driver leaves the queue open.
     restarting: AtomicBool,
+    /// While paused, the driver takes only control messages.
+    pub(crate) gate: PauseGate,
 }
 
 impl Core {
@@ -93,6 +95,12 @@ impl Core {
             core: self,
             listener,
         }
+    }
+
+    /// Senders waiting for room now.
+    pub(crate) fn waiting_senders(&self) -> usize {
+        // Relaxed: a statistic.
+        self.waiting_senders.load(Ordering::Relaxed)
     }
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
@@ -162,6 +170,9 @@ pub(crate) enum Refusal {
 pub(crate) struct Chan<A: Actor> {
     pub(crate) core: Core,
     queue: MailboxQueue<Envelope<A>>,
+    /// The control lane: messages that bypass the bound and the pause, handled before the
+    /// queued ones. Not counted in the stats.
+    control: ConcurrentQueue<Envelope<A>>,
 }
 
 impl<A: Actor> Chan<A> {
@@ -189,8 +200,10 @@ impl<A: Actor> Chan<A> {
                 consumer_parked: AtomicBool::new(false),
                 senders: AtomicUsize::new(1),
                 restarting: AtomicBool::new(false),
+                gate: config.gate.unwrap_or_default(),
             },
             queue: MailboxQueue::bounded(config.capacity),
+            control: ConcurrentQueue::unbounded(),
         }
     }
 
@@ -220,15 +233,35 @@ impl<A: Actor> Chan<A> {
         // either this load sees the driver parked, or the driver's look at the queue after
         // parking (behind the SeqCst fence in `park_consumer`) sees the message.
         // (Store-buffering pattern; the loom model checks it with a mutex-based queue.)
+        self.wake_parked_consumer();
+        if let Some(evicted) = evicted {
+            evicted.fail(DropReason::DropOldest, &self.core);
+        }
+        Ok(())
+    }
+
+    fn wake_parked_consumer(&self) {
         if self.core.consumer_parked.load(Ordering::SeqCst)
             && self.core.consumer_parked.swap(false, Ordering::SeqCst)
         {
             self.core.consumer.wake();
         }
-        if let Some(evicted) = evicted {
-            evicted.fail(DropReason::DropOldest, &self.core);
-        }
+    }
+
+    /// Queues `env` on the control lane, whatever the bound and the pause; hands it back if
+    /// the actor is gone.
+    pub(crate) fn offer_control(&self, env: Envelope<A>) -> Result<(), Envelope<A>> {
+        self.control.push(env).map_err(PushError::into_inner)?;
+        // The same protocol as `offer`, with an explicit fence rather than relying on the
+        // unbounded queue's internal orderings: pairs with the fence in `park_consumer`.
+        fence(Ordering::SeqCst);
+        self.wake_parked_consumer();
         Ok(())
+    }
+
+    /// Takes the oldest control message out, if any.
+    pub(crate) fn pop_control(&self) -> Option<Envelope<A>> {
+        self.control.pop().ok()
     }
 
     /// Takes the oldest envelope out and tells one more waiting sender there is room.
@@ -345,6 +378,9 @@ impl<A: Actor> Chan<A> {
         // waiting forever.
         self.queue.close();
         notify(&self.core.room, usize::MAX);
+        self.control.close();
+        // A control message the actor never got: dropping it tells a requester `Stopped`.
+        while self.control.pop().is_ok() {}
         loop {
             while let Ok(env) = self.queue.pop() {
                 env.fail(DropReason::Stopped, &self.core);
@@ -444,8 +480,7 @@ where
     }
 }
 
-#[cfg(feature = "metrics")]
-impl<A: Actor> crate::metrics::Observed for Chan<A> {
+impl<A: Actor> crate::probe::Observed for Chan<A> {
     fn core(&self) -> &Core {
         &self.core
     }
@@ -456,5 +491,9 @@ impl<A: Actor> crate::metrics::Observed for Chan<A> {
 
     fn capacity(&self) -> usize {
         Chan::capacity(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        Chan::is_closed(self)
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::hook::DropHook;
-use crate::{Dropped, OverflowPolicy};
+use crate::{Dropped, OverflowPolicy, PauseGate};
 
 /// How many messages an actor handles in a row before it yields to its arbiter, by default.
 pub const DEFAULT_BATCH: usize = 16;
@@ -49,6 +49,7 @@ pub struct MailboxConfig {
     pub(crate) on_drop: Option<DropHook>,
     pub(crate) metrics: bool,
     pub(crate) instance: Option<Arc<str>>,
+    pub(crate) gate: Option<PauseGate>,
 }
 
 impl MailboxConfig {
@@ -65,6 +66,7 @@ impl MailboxConfig {
             on_drop: None,
             metrics: true,
             instance: None,
+            gate: None,
         }
     }
 
@@ -114,6 +116,14 @@ impl MailboxConfig {
     /// own; the others add up into `instance = "_other"`.
     pub fn metrics_instance(mut self, id: &str) -> Self {
         self.instance = Some(Arc::from(id));
+        self
+    }
+
+    /// Uses `gate` as the mailbox's [`PauseGate`] (by default each mailbox has a gate of its
+    /// own), so that the actor can guard its own sources with it: one pause then stops both
+    /// the actor's mailbox and the streams it reads.
+    pub fn pause_gate(mut self, gate: PauseGate) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -170,6 +180,7 @@ impl fmt::Debug for MailboxConfig {
             .field("on_drop", &self.on_drop.as_ref().map(|_| ".."))
             .field("metrics", &self.metrics)
             .field("instance", &self.instance)
+            .field("gate", &self.gate)
             .finish()
     }
 }

@@ -68,15 +68,9 @@ mod imp {
 
     use super::*;
     use crate::chan::Core;
+    use crate::probe::Observed;
     use crate::stats::Counters;
     use crate::DropReason;
-
-    /// What the refresher needs from a mailbox, whatever its actor type.
-    pub(crate) trait Observed: Send + Sync {
-        fn core(&self) -> &Core;
-        fn len(&self) -> usize;
-        fn capacity(&self) -> usize;
-    }
 
     /// The labels of one series: mailboxes with the same labels add up into it.
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -427,6 +421,3 @@ mod noop {
         }
     }
 }
-
-#[cfg(feature = "metrics")]
-pub(crate) use imp::Observed;

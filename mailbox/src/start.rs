@@ -194,13 +194,7 @@ where
     channel::<A>(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
 }
 
-#[cfg(feature = "metrics")]
-fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<dyn crate::metrics::Observed> {
-    let weak: std::sync::Weak<dyn crate::metrics::Observed> = Arc::downgrade(chan) as _;
+fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<dyn crate::probe::Observed> {
+    let weak: std::sync::Weak<dyn crate::probe::Observed> = Arc::downgrade(chan) as _;
     weak
-}
-
-#[cfg(not(feature = "metrics"))]
-fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<Chan<A>> {
-    Arc::downgrade(chan)
 }
