@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub use actix_backpressure_mailbox as mailbox;
+pub use actix_backpressure_supervisor as supervisor;
 /// Metric names and refresh ([`mailbox::metrics`]).
 pub use actix_backpressure_mailbox::metrics;
 
@@ -10,8 +11,12 @@ pub mod prometheus;
 pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
-    MailboxStats, OverflowPolicy, SendError, TrySendError, UnknownPolicy, CONFIG_ENV_VAR,
-    DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PressureSample, SendError,
+    TrySendError, UnknownPolicy, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+};
+pub use actix_backpressure_supervisor::{
+    Action, Decision, Decisions, GateUpstream, PolicyError, PressurePolicy, PressureSupervisor,
+    SupervisorError, SupervisorHandle, Upstream,
 };
 
 /// Derives [`Backpressured`](trait@Backpressured): the actor's mailbox configuration from
@@ -83,7 +88,10 @@ pub mod prelude {
     pub use actix_backpressure_mailbox::{
         Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
         ConfigError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxStats,
-        OverflowPolicy, SendError, TrySendError,
+        OverflowPolicy, PauseGate, SendError, TrySendError,
+    };
+    pub use actix_backpressure_supervisor::{
+        PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,
     };
 
     #[cfg(feature = "derive")]

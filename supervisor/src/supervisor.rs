@@ -1,0 +1,614 @@
+//! The `PressureSupervisor` actor and its handle.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_backpressure_mailbox::{BoundedAddr, MailboxProbe, PressureSample};
+use dashmap::DashMap;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+
+use crate::detector::{Detector, Transition};
+use crate::event::DECISION_BUFFER;
+use crate::upstream::apply_states;
+use crate::{
+    metrics, Action, Decision, Decisions, IntoUpstream, PolicyError, PressurePolicy, Reading,
+    Upstream,
+};
+
+/// Watches bounded mailboxes and pauses their upstreams while they stay saturated.
+///
+/// Start it with [`PressureSupervisor::start`] and register through the returned
+/// [`SupervisorHandle`]: [`watch`](SupervisorHandle::watch) a mailbox with a
+/// [`PressurePolicy`], and declare what feeds it with
+/// [`add_upstream`](SupervisorHandle::add_upstream). Every policy interval the supervisor
+/// samples each mailbox (a few atomic loads, through a [`MailboxProbe`] that does not keep the
+/// actor alive). When a mailbox becomes saturated it pauses every upstream of it; when the
+/// mailbox has recovered it resumes those that no other saturated mailbox needs paused.
+///
+/// Pressure travels up a chain by itself: a paused actor takes nothing out of its own mailbox,
+/// which fills, so if that mailbox is watched too, its own upstreams are paused in turn.
+///
+/// When the supervisor stops (through [`SupervisorHandle::stop`], or with its arbiter), it
+/// resumes every upstream it paused.
+///
+/// Each decision is logged as a `tracing` event (target `actix_backpressure::supervisor`),
+/// sent to [subscribers](SupervisorHandle::subscribe), and shown in the metrics of
+/// [`crate::metrics`].
+///
+/// # Examples
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_backpressure_mailbox::{BoundedActorExt, MailboxConfig, OverflowPolicy};
+/// use actix_backpressure_supervisor::{PressurePolicy, PressureSupervisor};
+///
+/// struct Worker;
+/// impl Actor for Worker {
+///     type Context = Context<Self>;
+/// }
+///
+/// System::new().block_on(async {
+///     let parse = Worker.start_bounded(MailboxConfig::new(100).name("parse"));
+///     let store = Worker.start_bounded(
+///         MailboxConfig::new(100).name("store").policy(OverflowPolicy::DropNewest),
+///     );
+///     let supervisor = PressureSupervisor::start();
+///     supervisor.watch(&store, PressurePolicy::default()).unwrap();
+///     // `parse` feeds `store`: pause it while `store` is saturated.
+///     supervisor.add_upstream(&store, &parse).unwrap();
+///     assert_eq!(supervisor.is_saturated(&store), Some(false));
+///     supervisor.stop();
+/// });
+/// ```
+pub struct PressureSupervisor {
+    shared: Arc<Shared>,
+    /// One timer per distinct sample interval.
+    timers: HashMap<Duration, SpawnHandle>,
+}
+
+impl PressureSupervisor {
+    /// Starts a supervisor on the current arbiter.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix `System`.
+    pub fn start() -> SupervisorHandle {
+        let shared = Arc::new(Shared::new());
+        let addr = Actor::start(PressureSupervisor {
+            shared: Arc::clone(&shared),
+            timers: HashMap::new(),
+        });
+        SupervisorHandle { shared, addr }
+    }
+
+    /// Starts a supervisor on `arbiter`.
+    pub fn start_in_arbiter(arbiter: &ArbiterHandle) -> SupervisorHandle {
+        let shared = Arc::new(Shared::new());
+        let state = Arc::clone(&shared);
+        let addr = Self::start_in_arbiter_with(arbiter, state);
+        SupervisorHandle { shared, addr }
+    }
+
+    fn start_in_arbiter_with(arbiter: &ArbiterHandle, shared: Arc<Shared>) -> Addr<Self> {
+        <Self as Actor>::start_in_arbiter(arbiter, move |_| PressureSupervisor {
+            shared,
+            timers: HashMap::new(),
+        })
+    }
+}
+
+impl Actor for PressureSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        metrics::describe();
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.shared.shut_down();
+    }
+}
+
+impl fmt::Debug for PressureSupervisor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PressureSupervisor")
+            .field("watched", &self.shared.watched.len())
+            .field("upstreams", &self.shared.upstreams.len())
+            .finish()
+    }
+}
+
+/// Starts sampling the mailboxes watched at `interval`, if nothing does yet.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SampleEvery(Duration);
+
+impl Handler<SampleEvery> for PressureSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, SampleEvery(interval): SampleEvery, ctx: &mut Context<Self>) {
+        self.timers.entry(interval).or_insert_with(|| {
+            ctx.run_interval(interval, move |act, _| act.shared.sample(Some(interval)))
+        });
+    }
+}
+
+/// Runs an upstream's state changes on the supervisor's arbiter, beyond the actor's life.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Drive(Arc<dyn Upstream>, watch::Receiver<bool>);
+
+impl Handler<Drive> for PressureSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, Drive(upstream, wanted): Drive, _: &mut Context<Self>) {
+        // Not `ctx.spawn`: the task must outlive the actor, to resume the upstream.
+        actix_rt::spawn(apply_states(upstream, wanted));
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Stop;
+
+impl Handler<Stop> for PressureSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Identifies a watched mailbox within its supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WatchId(u64);
+
+/// Why the supervisor refused a registration.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SupervisorError {
+    /// The pressure policy given for a mailbox is invalid.
+    #[error("invalid pressure policy for mailbox `{mailbox}`: {source}")]
+    InvalidPolicy {
+        /// The mailbox's name.
+        mailbox: String,
+        /// What is wrong.
+        source: PolicyError,
+    },
+    /// An upstream was declared for a mailbox the supervisor does not watch.
+    #[error("mailbox `{mailbox}` is not watched: watch it before adding its upstreams")]
+    NotWatched {
+        /// The mailbox's name.
+        mailbox: String,
+    },
+    /// The mailbox is gone (its actor stopped and every handle was dropped).
+    #[error("mailbox `{mailbox}` is gone")]
+    MailboxGone {
+        /// The mailbox's name.
+        mailbox: String,
+    },
+    /// The supervisor has stopped.
+    #[error("the pressure supervisor has stopped")]
+    Stopped,
+}
+
+/// The handle to a running [`PressureSupervisor`]: registers mailboxes and upstreams, and
+/// tells what the supervisor decided. Clones share the supervisor.
+#[derive(Clone)]
+pub struct SupervisorHandle {
+    shared: Arc<Shared>,
+    addr: Addr<PressureSupervisor>,
+}
+
+impl SupervisorHandle {
+    /// Watches the mailbox of `addr` under `policy` (watching it again replaces its policy).
+    /// The supervisor does not keep the actor alive; once the mailbox is gone it is forgotten,
+    /// and the upstreams it held paused are resumed.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::InvalidPolicy`] names the mailbox and what is wrong with the
+    /// policy; [`SupervisorError::Stopped`] if the supervisor has stopped.
+    pub fn watch<A: Actor>(
+        &self,
+        addr: &BoundedAddr<A>,
+        policy: PressurePolicy,
+    ) -> Result<WatchId, SupervisorError> {
+        self.watch_probe(addr.probe(), policy)
+    }
+
+    /// Watches the mailbox seen through `probe`: see [`watch`](Self::watch).
+    ///
+    /// # Errors
+    ///
+    /// As [`watch`](Self::watch), plus [`SupervisorError::MailboxGone`].
+    pub fn watch_probe(
+        &self,
+        probe: MailboxProbe,
+        policy: PressurePolicy,
+    ) -> Result<WatchId, SupervisorError> {
+        let name: Arc<str> = Arc::from(probe.name());
+        policy
+            .validate()
+            .map_err(|source| SupervisorError::InvalidPolicy {
+                mailbox: name.to_string(),
+                source,
+            })?;
+        self.check_running()?;
+        if probe.sample().is_none() {
+            return Err(SupervisorError::MailboxGone {
+                mailbox: name.to_string(),
+            });
+        }
+        let id = match self.shared.find(&probe) {
+            Some(id) => {
+                if let Some(mut watched) = self.shared.watched.get_mut(&id.0) {
+                    watched.policy = policy;
+                }
+                id
+            }
+            None => {
+                let id = WatchId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+                metrics::saturated(&name, false);
+                self.shared.watched.insert(
+                    id.0,
+                    Watched {
+                        probe,
+                        name,
+                        policy,
+                        detector: Detector::default(),
+                        last: None,
+                        upstreams: Vec::new(),
+                    },
+                );
+                id
+            }
+        };
+        self.addr.do_send(SampleEvery(policy.interval));
+        Ok(id)
+    }
+
+    /// Declares that `upstream` feeds the watched mailbox of `downstream`: the supervisor
+    /// pauses it while that mailbox is saturated (at once, if it is saturated now).
+    ///
+    /// `upstream` is any [`Upstream`], or `&BoundedAddr` of an actor (paused through its
+    /// mailbox's [`PauseGate`](actix_backpressure_mailbox::PauseGate), not kept alive).
+    /// Upstreams are told apart by [name](Upstream::name): one that feeds several mailboxes is
+    /// declared once per mailbox under the same name, stays paused while any of them is
+    /// saturated, and the first upstream registered under a name is the one the supervisor
+    /// pauses and resumes.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::NotWatched`] if `downstream` is not watched,
+    /// [`SupervisorError::Stopped`] if the supervisor has stopped.
+    pub fn add_upstream<A: Actor>(
+        &self,
+        downstream: &BoundedAddr<A>,
+        upstream: impl IntoUpstream,
+    ) -> Result<(), SupervisorError> {
+        let probe = downstream.probe();
+        let id = self
+            .shared
+            .find(&probe)
+            .ok_or_else(|| SupervisorError::NotWatched {
+                mailbox: probe.name().to_owned(),
+            })?;
+        self.add_upstream_to(id, upstream)
+    }
+
+    /// [`add_upstream`](Self::add_upstream) for the mailbox watched as `downstream`.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_upstream`](Self::add_upstream).
+    pub fn add_upstream_to(
+        &self,
+        downstream: WatchId,
+        upstream: impl IntoUpstream,
+    ) -> Result<(), SupervisorError> {
+        self.check_running()?;
+        let upstream = upstream.into_upstream();
+        let name: Arc<str> = Arc::from(upstream.name());
+        if !self.shared.upstreams.contains_key(&name) {
+            let (wanted, rx) = watch::channel(false);
+            let entry = self.shared.upstreams.entry(Arc::clone(&name));
+            if let dashmap::Entry::Vacant(vacant) = entry {
+                metrics::paused(&name, false);
+                vacant.insert(UpstreamState {
+                    holders: HashSet::new(),
+                    wanted,
+                });
+                self.addr.do_send(Drive(upstream, rx));
+            }
+        }
+        // Lock order: a watched mailbox, then an upstream (as when sampling).
+        let Some(mut watched) = self.shared.watched.get_mut(&downstream.0) else {
+            return Err(SupervisorError::NotWatched {
+                mailbox: format!("{downstream:?}"),
+            });
+        };
+        if !watched.upstreams.contains(&name) {
+            watched.upstreams.push(Arc::clone(&name));
+        }
+        if watched.detector.is_saturated() {
+            let reading = watched.last.as_ref().map(|last| Reading::new(last, None));
+            self.shared.hold(&name, downstream.0, &watched.name, reading);
+        }
+        Ok(())
+    }
+
+    /// Stops watching the mailbox of `addr`, resuming the upstreams it held paused. Returns
+    /// whether it was watched.
+    pub fn unwatch<A: Actor>(&self, addr: &BoundedAddr<A>) -> bool {
+        match self.shared.find(&addr.probe()) {
+            Some(id) => {
+                self.shared.forget(id.0);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the mailbox of `addr` counts as saturated now, or `None` if it is not watched.
+    pub fn is_saturated<A: Actor>(&self, addr: &BoundedAddr<A>) -> Option<bool> {
+        let id = self.shared.find(&addr.probe())?;
+        let watched = self.shared.watched.get(&id.0)?;
+        Some(watched.detector.is_saturated())
+    }
+
+    /// Whether the supervisor holds the upstream named `upstream` paused now.
+    pub fn is_paused(&self, upstream: &str) -> bool {
+        self.shared
+            .upstreams
+            .get(upstream)
+            .is_some_and(|state| !state.holders.is_empty())
+    }
+
+    /// How many mailboxes are watched.
+    pub fn watched(&self) -> usize {
+        self.shared.watched.len()
+    }
+
+    /// Subscribes to the supervisor's decisions, from now on.
+    pub fn subscribe(&self) -> Decisions {
+        match &*self.shared.events.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(events) => Decisions::new(events.subscribe()),
+            // Stopped: a stream that ends at once.
+            None => Decisions::new(broadcast::channel(1).0.subscribe()),
+        }
+    }
+
+    /// Samples every watched mailbox now, whatever its interval, and acts on what changed, as
+    /// the supervisor's timers do. For tests and benchmarks: the hysteresis measures time, so
+    /// extra samples add readings but do not make the supervisor act sooner.
+    pub fn sample_now(&self) {
+        self.shared.sample(None);
+    }
+
+    /// Stops the supervisor; it resumes every upstream it paused.
+    pub fn stop(&self) {
+        self.addr.do_send(Stop);
+    }
+
+    /// Whether the supervisor is still running.
+    pub fn is_running(&self) -> bool {
+        !self.shared.stopped.load(Ordering::SeqCst) && self.addr.connected()
+    }
+
+    /// The supervisor actor's address.
+    pub fn addr(&self) -> &Addr<PressureSupervisor> {
+        &self.addr
+    }
+
+    fn check_running(&self) -> Result<(), SupervisorError> {
+        if self.is_running() {
+            Ok(())
+        } else {
+            Err(SupervisorError::Stopped)
+        }
+    }
+}
+
+impl fmt::Debug for SupervisorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorHandle")
+            .field("watched", &self.shared.watched.len())
+            .field("upstreams", &self.shared.upstreams.len())
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+/// The registry, shared by the actor and its handles.
+struct Shared {
+    watched: DashMap<u64, Watched>,
+    upstreams: DashMap<Arc<str>, UpstreamState>,
+    next_id: AtomicU64,
+    /// Taken when the supervisor stops, which ends the subscriptions.
+    events: Mutex<Option<broadcast::Sender<Decision>>>,
+    stopped: AtomicBool,
+}
+
+struct Watched {
+    probe: MailboxProbe,
+    name: Arc<str>,
+    policy: PressurePolicy,
+    detector: Detector,
+    /// The previous sample, to see what happened in between.
+    last: Option<PressureSample>,
+    upstreams: Vec<Arc<str>>,
+}
+
+struct UpstreamState {
+    /// The watched mailboxes that hold it paused (saturated ones it feeds).
+    holders: HashSet<u64>,
+    /// Whether it should be paused, for its `apply_states` task.
+    wanted: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            watched: DashMap::new(),
+            upstreams: DashMap::new(),
+            next_id: AtomicU64::new(0),
+            events: Mutex::new(Some(broadcast::channel(DECISION_BUFFER).0)),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    fn find(&self, probe: &MailboxProbe) -> Option<WatchId> {
+        self.watched
+            .iter()
+            .find(|watched| watched.probe.same_mailbox(probe))
+            .map(|watched| WatchId(*watched.key()))
+    }
+
+    /// Samples every mailbox watched at `interval` (every one, for `None`), and acts on what
+    /// changed.
+    fn sample(&self, interval: Option<Duration>) {
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for mut entry in self.watched.iter_mut() {
+            let id = *entry.key();
+            let watched = entry.value_mut();
+            if interval.is_some_and(|interval| watched.policy.interval != interval) {
+                continue;
+            }
+            let Some(sample) = watched.probe.sample() else {
+                gone.push(id);
+                continue;
+            };
+            let reading = Reading::new(&sample, watched.last.as_ref());
+            watched.last = Some(sample);
+            let Some(transition) = watched.detector.observe(&watched.policy, now, &reading) else {
+                continue;
+            };
+            let (action, held) = match transition {
+                Transition::Saturated { held } => (Action::Saturated, held),
+                Transition::Recovered { held } => (Action::Recovered, held),
+            };
+            let saturated = action == Action::Saturated;
+            metrics::saturated(&watched.name, saturated);
+            self.emit(Decision {
+                at: now,
+                action,
+                mailbox: Arc::clone(&watched.name),
+                upstream: None,
+                reading: Some(reading),
+                held,
+            });
+            // Lock order: this watched mailbox (held by the iterator), then each upstream.
+            for upstream in &watched.upstreams {
+                if saturated {
+                    self.hold(upstream, id, &watched.name, Some(reading));
+                } else {
+                    self.release(upstream, id, &watched.name, Some(reading));
+                }
+            }
+        }
+        for id in gone {
+            self.forget(id);
+        }
+    }
+
+    /// Stops watching `id` and lets go of the upstreams it held.
+    fn forget(&self, id: u64) {
+        let Some((_, watched)) = self.watched.remove(&id) else {
+            return;
+        };
+        metrics::saturated(&watched.name, false);
+        for upstream in &watched.upstreams {
+            self.release(upstream, id, &watched.name, None);
+        }
+    }
+
+    /// The mailbox `holder` (named `mailbox`) needs `upstream` paused.
+    fn hold(&self, upstream: &Arc<str>, holder: u64, mailbox: &Arc<str>, reading: Option<Reading>) {
+        let Some(mut state) = self.upstreams.get_mut(upstream) else {
+            return;
+        };
+        if state.holders.insert(holder) && state.holders.len() == 1 {
+            state.wanted.send_replace(true);
+            self.acted(Action::Pause, upstream, mailbox, reading);
+        }
+    }
+
+    /// The mailbox `holder` no longer needs `upstream` paused.
+    fn release(
+        &self,
+        upstream: &Arc<str>,
+        holder: u64,
+        mailbox: &Arc<str>,
+        reading: Option<Reading>,
+    ) {
+        let Some(mut state) = self.upstreams.get_mut(upstream) else {
+            return;
+        };
+        if state.holders.remove(&holder) && state.holders.is_empty() {
+            state.wanted.send_replace(false);
+            self.acted(Action::Resume, upstream, mailbox, reading);
+        }
+    }
+
+    fn acted(&self, action: Action, upstream: &Arc<str>, mailbox: &Arc<str>, reading: Option<Reading>) {
+        metrics::paused(upstream, action == Action::Pause);
+        metrics::action(action.as_str());
+        self.emit(Decision {
+            at: Instant::now(),
+            action,
+            mailbox: Arc::clone(mailbox),
+            upstream: Some(Arc::clone(upstream)),
+            reading,
+            held: Duration::ZERO,
+        });
+    }
+
+    fn emit(&self, decision: Decision) {
+        let r = decision.reading;
+        tracing::info!(
+            target: "actix_backpressure::supervisor",
+            action = decision.action.as_str(),
+            mailbox = &*decision.mailbox,
+            upstream = decision.upstream.as_deref(),
+            depth = r.map(|r| r.depth),
+            capacity = r.map(|r| r.capacity),
+            fill = r.map(|r| r.fill),
+            overflowed = r.map(|r| r.overflowed),
+            blocked = r.map(|r| r.blocked),
+            held_ms = u64::try_from(decision.held.as_millis()).unwrap_or(u64::MAX),
+            "{decision}"
+        );
+        if let Some(events) = &*self.events.lock().unwrap_or_else(|e| e.into_inner()) {
+            // No subscriber is fine.
+            let _ = events.send(decision);
+        }
+    }
+
+    /// The supervisor stopped: resume everything it holds paused, end the subscriptions.
+    fn shut_down(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let none: Arc<str> = Arc::from("");
+        for mut state in self.upstreams.iter_mut() {
+            if !state.holders.is_empty() {
+                state.holders.clear();
+                state.wanted.send_replace(false);
+                let upstream = Arc::clone(state.key());
+                self.acted(Action::Resume, &upstream, &none, None);
+            }
+        }
+        for watched in self.watched.iter() {
+            metrics::saturated(&watched.name, false);
+        }
+        // Dropping the senders lets each upstream's task finish (after its resume).
+        self.upstreams.clear();
+        self.watched.clear();
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
