@@ -2,17 +2,17 @@
 #![forbid(unsafe_code)]
 
 pub use actix_backpressure_mailbox as mailbox;
-pub use actix_backpressure_supervisor as supervisor;
 /// Metric names and refresh ([`mailbox::metrics`]).
 pub use actix_backpressure_mailbox::metrics;
+pub use actix_backpressure_supervisor as supervisor;
 
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
-    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PressureSample, SendError,
-    TrySendError, UnknownPolicy, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PressureSample, SendError, TrySendError,
+    UnknownPolicy, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 pub use actix_backpressure_supervisor::{
     Action, Decision, Decisions, GateUpstream, PolicyError, PressurePolicy, PressureSupervisor,

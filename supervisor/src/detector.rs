@@ -191,7 +191,11 @@ mod tests {
             blocked: true,
             ..reading(0.1)
         };
-        let transitions = run(&mut detector, start, &[dropping, blocking, dropping, blocking]);
+        let transitions = run(
+            &mut detector,
+            start,
+            &[dropping, blocking, dropping, blocking],
+        );
         assert_eq!(
             transitions,
             [(300 * MS, Transition::Saturated { held: 300 * MS })]
@@ -204,17 +208,23 @@ mod tests {
 
     #[test]
     fn zero_durations_act_on_the_first_sample() {
-        let policy = policy().saturated_after(Duration::ZERO).recovered_after(Duration::ZERO);
+        let policy = policy()
+            .saturated_after(Duration::ZERO)
+            .recovered_after(Duration::ZERO);
         let now = Instant::now();
         let mut detector = Detector::default();
         assert_eq!(
             detector.observe(&policy, now, &reading(0.8)),
-            Some(Transition::Saturated { held: Duration::ZERO })
+            Some(Transition::Saturated {
+                held: Duration::ZERO
+            })
         );
         assert_eq!(detector.observe(&policy, now, &reading(0.5)), None);
         assert_eq!(
             detector.observe(&policy, now, &reading(0.3)),
-            Some(Transition::Recovered { held: Duration::ZERO })
+            Some(Transition::Recovered {
+                held: Duration::ZERO
+            })
         );
     }
 }

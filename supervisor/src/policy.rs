@@ -199,14 +199,41 @@ mod tests {
         let zero = PressurePolicy::new().interval(Duration::ZERO);
         assert_eq!(zero.validate(), Err(PolicyError::ZeroInterval));
 
-        let err = PressurePolicy::new().high_watermark(1.5).validate().unwrap_err();
-        assert_eq!(err.to_string(), "the high watermark must be a fill ratio from 0 to 1, not 1.5");
-        let err = PressurePolicy::new().low_watermark(-0.1).validate().unwrap_err();
-        assert!(matches!(err, PolicyError::WatermarkOutOfRange { watermark: "low", .. }));
-        let err = PressurePolicy::new().low_watermark(f64::NAN).validate().unwrap_err();
-        assert!(matches!(err, PolicyError::WatermarkOutOfRange { watermark: "low", .. }));
+        let err = PressurePolicy::new()
+            .high_watermark(1.5)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the high watermark must be a fill ratio from 0 to 1, not 1.5"
+        );
+        let err = PressurePolicy::new()
+            .low_watermark(-0.1)
+            .validate()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            PolicyError::WatermarkOutOfRange {
+                watermark: "low",
+                ..
+            }
+        ));
+        let err = PressurePolicy::new()
+            .low_watermark(f64::NAN)
+            .validate()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            PolicyError::WatermarkOutOfRange {
+                watermark: "low",
+                ..
+            }
+        ));
 
-        let err = PressurePolicy::new().low_watermark(0.8).validate().unwrap_err();
+        let err = PressurePolicy::new()
+            .low_watermark(0.8)
+            .validate()
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "the low watermark (0.8) must be below the high watermark (0.8)"

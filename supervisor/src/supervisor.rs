@@ -338,7 +338,8 @@ impl SupervisorHandle {
         }
         if watched.detector.is_saturated() {
             let reading = watched.last.as_ref().map(|last| Reading::new(last, None));
-            self.shared.hold(&name, downstream.0, &watched.name, reading);
+            self.shared
+                .hold(&name, downstream.0, &watched.name, reading);
         }
         Ok(())
     }
@@ -557,7 +558,13 @@ impl Shared {
         }
     }
 
-    fn acted(&self, action: Action, upstream: &Arc<str>, mailbox: &Arc<str>, reading: Option<Reading>) {
+    fn acted(
+        &self,
+        action: Action,
+        upstream: &Arc<str>,
+        mailbox: &Arc<str>,
+        reading: Option<Reading>,
+    ) {
         metrics::paused(upstream, action == Action::Pause);
         metrics::action(action.as_str());
         self.emit(Decision {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+pub mod pipeline;
+
 /// Every test body runs under this limit: a hang is a failure, not a wait.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
