@@ -1,5 +1,5 @@
-//! The state a mailbox's handles and its driver share: the bounded queue, the waiters and the
-//! counters, and the two protocols that keep them in step:
+//! The state a mailbox's handles and its driver share: the bounded queue, the control lane, the
+//! waiters and the counters, and the protocols that keep them in step:
 //!
 //! - **waiting for room** (`Block`): a sender that finds the queue full registers on `room`
 //!   and counts itself in `waiting_senders`, looks at the queue once more, then sleeps; the
@@ -8,7 +8,9 @@
 //!   `consumer_parked`, looks once more, then sleeps; a sender that queues a message wakes it
 //!   only if it is parked.
 //!
-//! Both are model-checked with loom in `tests/loom_chan.rs`.
+//! - **the control lane** wakes a parked driver the same way.
+//!
+//! All three are model-checked with loom in `tests/loom_chan.rs`.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -17,14 +19,15 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Handler, Message};
-use concurrent_queue::{ConcurrentQueue, ForcePushError, PopError, PushError};
+use concurrent_queue::{ForcePushError, PopError, PushError};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
 use crate::queue::MailboxQueue;
 use crate::stats::Counters;
 use crate::sync::{
-    fence, notify, notify_additional, AtomicBool, AtomicUsize, AtomicWaker, Event, EventListener,
+    fence, notify, notify_additional, unbounded, AtomicBool, AtomicUsize, AtomicWaker, Event,
+    EventListener, Queue,
 };
 use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy, PauseGate};
 
@@ -172,7 +175,7 @@ pub(crate) struct Chan<A: Actor> {
     queue: MailboxQueue<Envelope<A>>,
     /// The control lane: messages that bypass the bound and the pause, handled before the
     /// queued ones. Not counted in the stats.
-    control: ConcurrentQueue<Envelope<A>>,
+    control: Queue<Envelope<A>>,
 }
 
 impl<A: Actor> Chan<A> {
@@ -203,7 +206,7 @@ impl<A: Actor> Chan<A> {
                 gate: config.gate.unwrap_or_default(),
             },
             queue: MailboxQueue::bounded(config.capacity),
-            control: ConcurrentQueue::unbounded(),
+            control: unbounded(),
         }
     }
 

@@ -18,6 +18,11 @@ mod imp {
         std::thread::yield_now();
     }
     pub(crate) use concurrent_queue::ConcurrentQueue as Queue;
+
+    /// A queue without a bound (the control lane).
+    pub(crate) fn unbounded<T>() -> Queue<T> {
+        Queue::unbounded()
+    }
     pub(crate) use event_listener::{Event, EventListener};
 
     use event_listener::IntoNotification;
@@ -68,6 +73,11 @@ mod imp {
     }
 
     const MARK: usize = 1 << (usize::BITS - 1);
+
+    /// The control lane's queue: a model queue that never fills up.
+    pub(crate) fn unbounded<T>() -> Queue<T> {
+        Queue::bounded(MARK >> 1)
+    }
 
     impl<T> Queue<T> {
         pub(crate) fn bounded(capacity: usize) -> Self {

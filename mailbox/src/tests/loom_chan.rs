@@ -82,6 +82,41 @@ fn loom_a_parked_driver_is_always_woken() {
     });
 }
 
+/// The driver, paused (so it looks only at the control lane), parks while a control message
+/// is queued: either its second look finds the message, or the sender wakes it.
+#[test]
+fn loom_a_control_message_always_wakes_a_parked_driver() {
+    loom::model(|| {
+        let chan = Arc::new(chan(1));
+        let sender = {
+            let chan = Arc::clone(&chan);
+            thread::spawn(move || {
+                assert!(chan.offer_control(ping()).is_ok());
+            })
+        };
+        let woken = StdArc::new(Flag::default());
+        let waker = Waker::from(StdArc::clone(&woken));
+        let got = match chan.pop_control() {
+            Some(_) => true,
+            None => {
+                chan.park_consumer(&waker);
+                match chan.pop_control() {
+                    Some(_) => {
+                        chan.unpark_consumer();
+                        true
+                    }
+                    None => false,
+                }
+            }
+        };
+        sender.join().unwrap();
+        assert!(
+            got || woken.0.load(Ordering::SeqCst),
+            "the driver sleeps on a control message"
+        );
+    });
+}
+
 /// A sender finds the mailbox full and waits for room while the driver takes a message out:
 /// either its second look finds room, or it is notified. Checked for capacity 1 and 2, with
 /// and without the end-of-batch backup.
