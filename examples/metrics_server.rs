@@ -1,4 +1,5 @@
-//! Serves mailbox metrics to Prometheus while traffic runs through one mailbox of each policy.
+//! Serves mailbox and supervisor metrics to Prometheus while traffic runs through one mailbox
+//! of each policy.
 //!
 //! ```text
 //! cargo run --example metrics_server --features prometheus -- --listen 127.0.0.1:9464 --seconds 60
@@ -8,6 +9,13 @@
 //! two producers per mailbox alternate 2 s of calm (below that rate) with 1 s bursts (ten
 //! times it), so every mailbox fills up in bursts and drains in between, and sends refused,
 //! dropped, evicted, timed out or held show in the metrics.
+//!
+//! A `PressureSupervisor` watches the four mailboxes with the default `PressurePolicy`; each
+//! mailbox's two producers share a `PauseGate`, registered as the mailbox's upstream
+//! (`<policy>_producers`). A burst keeps its mailbox full for longer than the policy's 300 ms,
+//! so the supervisor pauses the producers during each burst and resumes them once the mailbox
+//! has drained: the `supervisor_*` metrics show saturations, pauses and resumes, and the
+//! program prints each decision.
 //! Point Prometheus at `http://<listen>/metrics`; `dashboards/` has a Grafana dashboard and
 //! alert rules for these metrics.
 
@@ -16,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_backpressure::prelude::*;
+use actix_backpressure::GateUpstream;
 
 /// A consumer that takes about 2 ms per message, one at a time.
 struct Consumer;
@@ -73,11 +82,13 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// Sends to `addr` at a rate that alternates between calm and bursts, until `deadline`.
-async fn produce(addr: BoundedAddr<Consumer>, deadline: Instant) {
+/// Sends to `addr` at a rate that alternates between calm and bursts, until `deadline`; makes
+/// nothing while `gate` is paused.
+async fn produce(addr: BoundedAddr<Consumer>, gate: PauseGate, deadline: Instant) {
     let start = Instant::now();
     let mut n = 0u64;
     while Instant::now() < deadline {
+        gate.opened().await;
         // 2 s calm at ~100/s, then 1 s burst at ~2000/s (per producer).
         let burst = start.elapsed().as_millis() % 3000 >= 2000;
         let per_tick = if burst { 20 } else { 1 };
@@ -116,7 +127,15 @@ fn main() {
     );
     let system = System::new();
     system.block_on(async move {
-        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(args.seconds);
+        let supervisor = PressureSupervisor::start();
+        let mut decisions = supervisor.subscribe();
+        actix::spawn(async move {
+            while let Some(decision) = decisions.recv().await {
+                println!("{:7.3} s  {decision}", start.elapsed().as_secs_f64());
+            }
+        });
         let mut mailboxes = Vec::new();
         for policy in OverflowPolicy::ALL {
             let arbiter = Arbiter::new();
@@ -125,19 +144,37 @@ fn main() {
                 MailboxConfig::new(64).policy(policy).name(policy.as_str()),
                 |_| Consumer,
             );
+            supervisor
+                .watch(&addr, PressurePolicy::default())
+                .expect("the default policy is valid");
+            let upstream = format!("{policy}_producers");
+            let gate = PauseGate::new();
+            supervisor
+                .add_upstream(&addr, GateUpstream::new(&upstream, gate.clone()))
+                .expect("the mailbox is watched");
             for _ in 0..2 {
-                actix::spawn(produce(addr.clone(), deadline));
+                actix::spawn(produce(addr.clone(), gate.clone(), deadline));
             }
-            mailboxes.push(addr);
+            mailboxes.push((addr, upstream));
         }
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let line: Vec<String> = mailboxes
                 .iter()
-                .map(|m| {
+                .map(|(m, upstream)| {
                     let stats = m.stats();
                     let lost = stats.settled() - stats.handled;
-                    format!("{} {}/{} lost {lost}", m.name(), m.len(), m.capacity())
+                    let paused = if supervisor.is_paused(upstream) {
+                        " (paused)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{} {}/{} lost {lost}{paused}",
+                        m.name(),
+                        m.len(),
+                        m.capacity()
+                    )
                 })
                 .collect();
             println!("{}", line.join("  "));
