@@ -12,7 +12,8 @@ pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
     MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PressureSample, SendError, TrySendError,
-    UnknownPolicy, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    UnknownPolicy, WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH,
+    DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 pub use actix_backpressure_supervisor::{
     Action, Decision, Decisions, GateUpstream, PolicyError, PressurePolicy, PressureSupervisor,
@@ -88,7 +89,7 @@ pub mod prelude {
     pub use actix_backpressure_mailbox::{
         Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
         ConfigError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxStats,
-        OverflowPolicy, PauseGate, SendError, TrySendError,
+        OverflowPolicy, PauseGate, SendError, TrySendError, WorkerPool,
     };
     pub use actix_backpressure_supervisor::{
         PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,

@@ -14,7 +14,8 @@
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,56 @@ pub(crate) struct Core {
     restarting: AtomicBool,
     /// While paused, the driver takes only control messages.
     pub(crate) gate: PauseGate,
+    /// For a worker pool's mailbox: its several consumers. `None`: one driver.
+    shared: Option<SharedConsumers>,
+}
+
+/// The consumers of a mailbox shared by a pool of workers.
+///
+/// Each worker takes its turn (`turn`) to apply a reconfiguration and take one message out,
+/// so that what `queue.rs` requires of "the consumer" holds. Idle workers wait on `work`: a
+/// worker registers and counts itself in `parked`, looks at the queue once more, then sleeps;
+/// a sender that queues a message notifies one more worker when the count is not zero (the
+/// same protocol as waiting for room, model-checked in `tests/loom_chan.rs`).
+struct SharedConsumers {
+    turn: Mutex<()>,
+    work: Event,
+    parked: AtomicUsize,
+}
+
+/// A pool worker registered as waiting for work; see [`Chan::park_worker`].
+pub(crate) struct WorkRegistration {
+    listener: EventListener,
+    chan_parked: std::sync::Weak<dyn ParkedCount>,
+}
+
+/// Lets a registration uncount itself without knowing the actor type.
+trait ParkedCount: Send + Sync {
+    fn unpark(&self);
+}
+
+impl<A: Actor> ParkedCount for Chan<A> {
+    fn unpark(&self) {
+        if let Some(shared) = &self.core.shared {
+            // Relaxed: a stale count only costs a sender one needless notification.
+            shared.parked.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl WorkRegistration {
+    /// Polls for a notification that there may be work.
+    pub(crate) fn poll_notified(&mut self, task: &mut std::task::Context<'_>) -> bool {
+        std::pin::Pin::new(&mut self.listener).poll(task).is_ready()
+    }
+}
+
+impl Drop for WorkRegistration {
+    fn drop(&mut self) {
+        if let Some(chan) = self.chan_parked.upgrade() {
+            chan.unpark();
+        }
+    }
 }
 
 impl Core {
@@ -204,10 +255,27 @@ impl<A: Actor> Chan<A> {
                 senders: AtomicUsize::new(1),
                 restarting: AtomicBool::new(false),
                 gate: config.gate.unwrap_or_default(),
+                shared: None,
             },
             queue: MailboxQueue::bounded(config.capacity),
             control: unbounded(),
         }
+    }
+
+    /// A channel consumed by a pool of workers rather than one driver.
+    pub(crate) fn new_shared(config: MailboxConfig) -> Self {
+        let mut chan = Chan::new(config);
+        chan.core.shared = Some(SharedConsumers {
+            turn: Mutex::new(()),
+            work: Event::new(),
+            parked: AtomicUsize::new(0),
+        });
+        chan
+    }
+
+    /// Whether a pool of workers consumes this mailbox.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.core.shared.is_some()
     }
 
     /// Queues `env` under `policy`. `DropOldest` never refuses for lack of room: it evicts.
@@ -244,10 +312,80 @@ impl<A: Actor> Chan<A> {
     }
 
     fn wake_parked_consumer(&self) {
-        if self.core.consumer_parked.load(Ordering::SeqCst)
-            && self.core.consumer_parked.swap(false, Ordering::SeqCst)
-        {
-            self.core.consumer.wake();
+        match &self.core.shared {
+            None => {
+                if self.core.consumer_parked.load(Ordering::SeqCst)
+                    && self.core.consumer_parked.swap(false, Ordering::SeqCst)
+                {
+                    self.core.consumer.wake();
+                }
+            }
+            // SeqCst: pairs with the fence in `park_worker`, as above.
+            Some(shared) => {
+                if shared.parked.load(Ordering::SeqCst) != 0 {
+                    notify_additional(&shared.work, 1);
+                }
+            }
+        }
+    }
+
+    /// Wakes every consumer, to look at the mailbox again (reconfiguration, closing).
+    fn wake_consumers(&self) {
+        match &self.core.shared {
+            None => self.core.consumer.wake(),
+            Some(shared) => notify(&shared.work, usize::MAX),
+        }
+    }
+
+    /// Applies a pending capacity or policy change. In a pool, one worker at a time.
+    pub(crate) fn reconfigure(&self) {
+        match &self.core.shared {
+            None => self.apply_reconfiguration(),
+            Some(shared) => {
+                if self.queue.has_overflow() || self.queue.capacity_requested() {
+                    let _turn = shared.turn.lock().unwrap_or_else(|e| e.into_inner());
+                    self.apply_reconfiguration();
+                }
+            }
+        }
+    }
+
+    /// Wakes every pool worker to look at the mailbox again (one retires, say).
+    pub(crate) fn wake_workers(&self) {
+        self.wake_consumers();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the oldest envelope out (see `pop`). In a pool, one worker at a time.
+    pub(crate) fn take(&self) -> Result<Envelope<A>, PopError> {
+        match &self.core.shared {
+            None => self.pop(),
+            Some(shared) => {
+                let _turn = shared.turn.lock().unwrap_or_else(|e| e.into_inner());
+                self.pop()
+            }
+        }
+    }
+
+    /// A pool worker about to sleep: after this, it must look at the queue once more before it
+    /// waits on the registration.
+    pub(crate) fn park_worker(self: &Arc<Self>) -> WorkRegistration {
+        let shared = self
+            .core
+            .shared
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("only pool workers park this way"));
+        let listener = shared.work.listen();
+        // SeqCst and a fence before the worker's last look: see `wake_parked_consumer`.
+        shared.parked.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let weak: std::sync::Weak<dyn ParkedCount> = Arc::downgrade(self) as _;
+        WorkRegistration {
+            listener,
+            chan_parked: weak,
         }
     }
 
@@ -311,7 +449,11 @@ impl<A: Actor> Chan<A> {
     }
 
     pub(crate) fn handled(&self) {
-        self.core.counters.handled();
+        if self.is_shared() {
+            self.core.counters.handled_shared();
+        } else {
+            self.core.counters.handled();
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -326,7 +468,7 @@ impl<A: Actor> Chan<A> {
     /// Asks for a new capacity; the driver switches to it before it handles another message.
     pub(crate) fn set_capacity(&self, capacity: usize) {
         self.queue.request_capacity(capacity);
-        self.core.consumer.wake();
+        self.wake_consumers();
     }
 
     /// Changes the policy at once; waiting senders look again under the new one.
@@ -335,10 +477,11 @@ impl<A: Actor> Chan<A> {
         self.core.policy.store(policy.to_u8(), Ordering::Relaxed);
         notify(&self.core.room, usize::MAX);
         // Under `DropOldest`, the driver evicts what a shrink left over the capacity.
-        self.core.consumer.wake();
+        self.wake_consumers();
     }
 
-    /// Applies a requested capacity change. Driver only, between two messages.
+    /// Applies a requested capacity change. Driver only (in a pool, the worker whose turn it
+    /// is), between two messages.
     pub(crate) fn apply_reconfiguration(&self) {
         // Called before every message: two relaxed loads when nothing is pending.
         if !self.queue.has_overflow() && !self.queue.capacity_requested() {
@@ -410,7 +553,7 @@ impl<A: Actor> Chan<A> {
         if self.core.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             // No one can send any more: let the driver drain what is queued, then finish.
             self.queue.close();
-            self.core.consumer.wake();
+            self.wake_consumers();
             notify(&self.core.room, usize::MAX);
         }
     }

@@ -209,6 +209,18 @@ pub enum ConfigError {
         /// The mailbox's name.
         mailbox: String,
     },
+    /// A worker pool's sizes are out of order: it needs `1 <= min <= initial <= max`.
+    #[error("pool `{mailbox}`: sizes must satisfy 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}")]
+    PoolSize {
+        /// The pool's mailbox name.
+        mailbox: String,
+        /// The fewest workers asked for.
+        min: usize,
+        /// The workers to start with.
+        initial: usize,
+        /// The most workers asked for.
+        max: usize,
+    },
 }
 
 /// Checks a capacity: at least 1, at most [`MAX_CAPACITY`].

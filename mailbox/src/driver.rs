@@ -2,6 +2,7 @@
 //! queue, one message at a time.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{self, Poll};
 
@@ -9,25 +10,42 @@ use actix::{Actor, ActorFuture, AsyncContext, Context};
 use concurrent_queue::PopError;
 use event_listener::EventListener;
 
-use crate::chan::Chan;
+use crate::chan::{Chan, WorkRegistration};
+use crate::envelope::Envelope;
 use crate::metrics::Timers;
 
 /// Feeds the actor from its bounded queue.
 ///
 /// It runs inside the actor's context, so handlers get `&mut A` and `&mut Context<A>` exactly
 /// as with actix's own mailbox. Control messages go first; while the mailbox's
-/// [`PauseGate`](crate::PauseGate) is paused, only they are taken. It pops one envelope at a time (a local batch would be a hidden
-/// buffer beyond the bound, out of reach of `DropOldest`), holds off while the context waits
-/// (`ctx.wait`, stopping), yields to the arbiter after `batch` messages, and finishes once every
-/// sender is gone and the queue is empty, which lets the actor stop.
+/// [`PauseGate`](crate::PauseGate) is paused, only they are taken. It pops one envelope at a
+/// time (a local batch would be a hidden buffer beyond the bound, out of reach of
+/// `DropOldest`), holds off while the context waits (`ctx.wait`, stopping), yields to the
+/// arbiter after `batch` messages, and finishes once every sender is gone and the queue is
+/// empty, which lets the actor stop.
 ///
 /// When it is dropped because the actor stopped, it closes the queue and fails what is left
-/// in it as `Stopped`; during a supervised restart it leaves the queue alone.
+/// in it as `Stopped`; during a supervised restart it leaves the queue alone. A pool worker's
+/// driver leaves the shared queue to the pool, and also finishes when the worker is retired.
 pub(crate) struct Driver<A: Actor> {
     chan: Arc<Chan<A>>,
     timers: Timers,
     /// Registered for the resume while the mailbox is paused.
     resumed: Option<EventListener>,
+    /// A pool worker's registration for work, while it waits for some.
+    work: Option<WorkRegistration>,
+    /// Set for a pool worker.
+    worker: Option<Worker>,
+}
+
+/// A pool worker's side of its driver.
+pub(crate) struct Worker {
+    /// Set by the pool to retire the worker after its current message.
+    pub(crate) retire: Arc<AtomicBool>,
+    /// Messages this worker handled.
+    pub(crate) handled: Arc<AtomicU64>,
+    /// Told when the driver goes, whether the worker was retired, finished or died.
+    pub(crate) exited: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl<A: Actor> Driver<A> {
@@ -36,11 +54,88 @@ impl<A: Actor> Driver<A> {
             chan,
             timers: Timers::new(),
             resumed: None,
+            work: None,
+            worker: None,
         }
+    }
+
+    /// The driver of one worker of a pool sharing `chan`.
+    pub(crate) fn worker(chan: Arc<Chan<A>>, worker: Worker) -> Self {
+        debug_assert!(chan.is_shared());
+        let mut driver = Driver::new(chan);
+        driver.worker = Some(worker);
+        driver
     }
 
     pub(crate) fn chan(&self) -> &Arc<Chan<A>> {
         &self.chan
+    }
+
+    /// Sleeps until a message may have come: registers the waker (one driver) or a work
+    /// registration (pool worker). The caller must look at the queue once more afterwards.
+    fn park(&mut self, task: &task::Context<'_>) {
+        if self.chan.is_shared() {
+            if self.work.is_none() {
+                self.work = Some(self.chan.park_worker());
+            }
+        } else {
+            self.chan.park_consumer(task.waker());
+        }
+    }
+
+    /// Found a message after parking.
+    fn unpark(&mut self) {
+        if self.chan.is_shared() {
+            self.work = None;
+        } else {
+            self.chan.unpark_consumer();
+        }
+    }
+
+    /// Parked, and found nothing on the last look: whether a pool worker was notified in the
+    /// meantime (look again) or should sleep.
+    fn notified(&mut self, task: &mut task::Context<'_>) -> bool {
+        let notified = self
+            .work
+            .as_mut()
+            .is_some_and(|work| work.poll_notified(task));
+        if notified {
+            self.work = None;
+        }
+        notified
+    }
+
+    fn handle(&mut self, env: Envelope<A>, act: &mut A, ctx: &mut Context<A>)
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        env.handle(act, ctx, &mut self.timers, &self.chan.core);
+    }
+
+    /// Handles a data message and counts it.
+    fn handle_data(&mut self, env: Envelope<A>, act: &mut A, ctx: &mut Context<A>)
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        match &self.worker {
+            None => {
+                self.handle(env, act, ctx);
+                self.chan.handled();
+            }
+            Some(worker) => {
+                // Counted as the handler starts: a message whose handler panics (and takes its
+                // worker down) still counts as handled, not as lost.
+                worker.handled.fetch_add(1, Ordering::Relaxed);
+                self.chan.handled();
+                self.handle(env, act, ctx);
+            }
+        }
+    }
+
+    fn retiring(&self) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|worker| worker.retire.load(Ordering::Acquire))
     }
 }
 
@@ -57,7 +152,7 @@ where
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
         let this = self.get_mut();
-        let chan = &this.chan;
+        let chan = Arc::clone(&this.chan);
         // Messages handled in this poll (for the batch), and data messages taken out of the
         // bounded queue (for the senders waiting for room).
         let mut handled = 0;
@@ -74,55 +169,64 @@ where
                 task.waker().wake_by_ref();
                 break Poll::Pending;
             }
+            // A retired pool worker finishes between two messages, leaving the rest queued.
+            if this.retiring() {
+                break Poll::Ready(());
+            }
             // A capacity or policy change takes effect before the next message.
-            chan.apply_reconfiguration();
+            chan.reconfigure();
             // The control lane goes first, paused or not.
             if let Some(env) = chan.pop_control() {
-                env.handle(act, ctx, &mut this.timers, &chan.core);
+                this.handle(env, act, ctx);
                 handled += 1;
                 continue;
             }
-            if paused(chan, &mut this.resumed, task) {
+            if paused(&chan, &mut this.resumed, task) {
                 // Sleep until the gate opens (registered above) or a control message comes.
-                chan.park_consumer(task.waker());
+                this.park(task);
                 fenced = true;
                 match chan.pop_control() {
                     Some(env) => {
-                        chan.unpark_consumer();
-                        env.handle(act, ctx, &mut this.timers, &chan.core);
+                        this.unpark();
+                        this.handle(env, act, ctx);
                         handled += 1;
                         continue;
                     }
+                    None if this.notified(task) => continue,
                     None => break Poll::Pending,
                 }
             }
-            let env = match chan.pop() {
-                Ok(env) => env,
+            let env = match chan.take() {
+                Ok(env) => {
+                    // A pool worker busy again leaves the idle ones to be notified.
+                    this.work = None;
+                    env
+                }
                 Err(PopError::Closed) => break Poll::Ready(()),
                 Err(PopError::Empty) => {
                     // Park, then look again: a message pushed in between wakes us.
-                    chan.park_consumer(task.waker());
+                    this.park(task);
                     fenced = true;
                     if let Some(env) = chan.pop_control() {
-                        chan.unpark_consumer();
-                        env.handle(act, ctx, &mut this.timers, &chan.core);
+                        this.unpark();
+                        this.handle(env, act, ctx);
                         handled += 1;
                         continue;
                     }
-                    match chan.pop() {
+                    match chan.take() {
                         Ok(env) => {
-                            chan.unpark_consumer();
+                            this.unpark();
                             env
                         }
                         Err(PopError::Closed) => break Poll::Ready(()),
+                        Err(PopError::Empty) if this.notified(task) => continue,
                         Err(PopError::Empty) => break Poll::Pending,
                     }
                 }
             };
             fenced = false;
             popped += 1;
-            env.handle(act, ctx, &mut this.timers, &chan.core);
-            chan.handled();
+            this.handle_data(env, act, ctx);
             handled += 1;
         };
         chan.settle_room(popped, fenced);
@@ -149,8 +253,18 @@ fn paused<A: Actor>(
 
 impl<A: Actor> Drop for Driver<A> {
     fn drop(&mut self) {
-        if !self.chan.is_restarting() {
-            self.chan.close_and_drain();
+        match &mut self.worker {
+            // The pool decides what becomes of the shared queue.
+            Some(worker) => {
+                if let Some(exited) = worker.exited.take() {
+                    exited();
+                }
+            }
+            None => {
+                if !self.chan.is_restarting() {
+                    self.chan.close_and_drain();
+                }
+            }
         }
     }
 }

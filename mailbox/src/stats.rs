@@ -113,6 +113,12 @@ impl Counters {
         handled.store(handled.load(Relaxed) + 1, Relaxed);
     }
 
+    /// Counts a handled message when several workers share the mailbox.
+    #[inline]
+    pub(crate) fn handled_shared(&self) {
+        self.consumer.handled.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn dropped(&self, reason: DropReason) {
         let counter = match reason {
             DropReason::DropNewest => &self.producer.dropped_newest,

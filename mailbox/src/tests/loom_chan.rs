@@ -117,6 +117,43 @@ fn loom_a_control_message_always_wakes_a_parked_driver() {
     });
 }
 
+/// A pool worker finds the shared queue empty and parks while a sender queues a message:
+/// either its second look finds the message, or the sender notifies it.
+#[test]
+fn loom_a_parked_pool_worker_is_always_notified() {
+    loom::model(|| {
+        let chan = StdArc::new(Chan::<Model>::new_shared(MailboxConfig::new(2).name("pool")));
+        let sender = {
+            let chan = StdArc::clone(&chan);
+            thread::spawn(move || {
+                assert!(chan.offer(ping(), OverflowPolicy::Block).is_ok());
+            })
+        };
+        let got = match chan.take() {
+            Ok(_) => true,
+            Err(_) => {
+                let mut registration = chan.park_worker();
+                match chan.take() {
+                    Ok(_) => true,
+                    Err(_) => {
+                        sender.join().unwrap();
+                        let woken = StdArc::new(Flag::default());
+                        let waker = Waker::from(StdArc::clone(&woken));
+                        let mut cx = Context::from_waker(&waker);
+                        assert!(
+                            registration.poll_notified(&mut cx),
+                            "the worker sleeps on a queued message"
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        sender.join().unwrap();
+        assert!(got);
+    });
+}
+
 /// A sender finds the mailbox full and waits for room while the driver takes a message out:
 /// either its second look finds room, or it is notified. Checked for capacity 1 and 2, with
 /// and without the end-of-batch backup.
