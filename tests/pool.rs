@@ -174,11 +174,13 @@ async fn dropping_the_pool_drains_it_and_stops_every_worker() {
 #[actix_rt::test]
 async fn pool_sizes_out_of_order_are_refused() {
     within(async {
-        let make = || WorkerPool::builder(MailboxConfig::new(4).name("sizes"), || Worker {
-            busy: Arc::default(),
-            most_busy: Arc::default(),
-            go: watch::channel(true).1,
-        });
+        let make = || {
+            WorkerPool::builder(MailboxConfig::new(4).name("sizes"), || Worker {
+                busy: Arc::default(),
+                most_busy: Arc::default(),
+                go: watch::channel(true).1,
+            })
+        };
         let err = make().min(3).max(2).try_start().unwrap_err();
         assert_eq!(
             err,
@@ -189,7 +191,10 @@ async fn pool_sizes_out_of_order_are_refused() {
                 max: 2
             }
         );
-        assert!(err.to_string().contains("1 <= min <= initial <= max"), "{err}");
+        assert!(
+            err.to_string().contains("1 <= min <= initial <= max"),
+            "{err}"
+        );
         assert!(make().min(0).try_start().is_err());
         assert!(make().min(1).max(2).initial(3).try_start().is_err());
         assert!(matches!(

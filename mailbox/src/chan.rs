@@ -13,8 +13,8 @@
 //! All three are model-checked with loom in `tests/loom_chan.rs`.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -148,6 +148,15 @@ impl Core {
         RoomRegistration {
             core: self,
             listener,
+        }
+    }
+
+    /// Consumers waiting for a message now: the driver, if parked, or a pool's idle workers.
+    pub(crate) fn idle_consumers(&self) -> usize {
+        // Relaxed: statistics.
+        match &self.shared {
+            None => usize::from(self.consumer_parked.load(Ordering::Relaxed)),
+            Some(shared) => shared.parked.load(Ordering::Relaxed),
         }
     }
 

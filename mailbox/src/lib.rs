@@ -53,7 +53,7 @@ pub use error::{SendError, TrySendError};
 pub use gate::{Gated, PauseGate, Ticks};
 pub use hook::{DropReason, Dropped};
 pub use policy::{OverflowPolicy, UnknownPolicy};
-pub use pool::{WorkerPool, WorkerPoolBuilder, WorkerStats};
+pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};
 pub use recipient::BoundedRecipient;
 pub use start::BoundedActorExt;

@@ -10,7 +10,7 @@ use actix::{Actor, Arbiter, ArbiterHandle, AsyncContext, Context};
 use crate::chan::Chan;
 use crate::config::short_type_name;
 use crate::driver::{Driver, Worker};
-use crate::{BoundedAddr, ConfigError, MailboxConfig};
+use crate::{BoundedAddr, ConfigError, MailboxConfig, MailboxProbe};
 
 /// A pool of identical actors (workers) sharing **one** bounded mailbox.
 ///
@@ -161,33 +161,19 @@ where
     /// set. Growing starts workers at once (they count from now on); shrinking retires the
     /// newest workers, each after its current message.
     pub fn scale_to(&self, workers: usize) -> usize {
-        let target = workers.clamp(self.pool.min, self.pool.max);
-        let Some(chan) = self.pool.chan.upgrade() else {
-            return target;
-        };
-        let mut state = self.pool.state();
-        let live = self.pool.live(&state);
-        if target > live {
-            let starts: Vec<_> = (live..target)
-                .map(|_| Pool::prepare(&self.pool, &mut state, Arc::clone(&chan)))
-                .collect();
-            drop(state);
-            starts.into_iter().for_each(Start::run);
-        } else if target < live {
-            let mut excess = live - target;
-            for worker in state.workers.iter().rev() {
-                if excess == 0 {
-                    break;
-                }
-                if !worker.retire.swap(true, Ordering::AcqRel) {
-                    excess -= 1;
-                }
-            }
-            drop(state);
-            // Idle workers look again, and the retired ones finish.
-            chan.wake_workers();
+        Pool::scale_to(&self.pool, workers)
+    }
+
+    /// A handle that resizes the pool and reads its size, without keeping it alive: what the
+    /// pressure supervisor holds.
+    pub fn scaler(&self) -> PoolScaler {
+        let pool: Weak<dyn PoolOps> = Arc::downgrade(&self.pool) as _;
+        PoolScaler {
+            pool,
+            probe: self.addr.probe(),
+            min: self.pool.min,
+            max: self.pool.max,
         }
-        target
     }
 
     /// Each live worker's figures, oldest first.
@@ -325,6 +311,36 @@ where
             .count()
     }
 
+    fn scale_to(pool: &Arc<Self>, workers: usize) -> usize {
+        let target = workers.clamp(pool.min, pool.max);
+        let Some(chan) = pool.chan.upgrade() else {
+            return target;
+        };
+        let mut state = pool.state();
+        let live = pool.live(&state);
+        if target > live {
+            let starts: Vec<_> = (live..target)
+                .map(|_| Pool::prepare(pool, &mut state, Arc::clone(&chan)))
+                .collect();
+            drop(state);
+            starts.into_iter().for_each(Start::run);
+        } else if target < live {
+            let mut excess = live - target;
+            for worker in state.workers.iter().rev() {
+                if excess == 0 {
+                    break;
+                }
+                if !worker.retire.swap(true, Ordering::AcqRel) {
+                    excess -= 1;
+                }
+            }
+            drop(state);
+            // Idle workers look again, and the retired ones finish.
+            chan.wake_workers();
+        }
+        target
+    }
+
     /// Counts one more worker, to start with [`Start::run`] once `state` is unlocked (a worker
     /// that cannot start exits at once, which locks it).
     fn prepare(pool: &Arc<Self>, state: &mut PoolState, chan: Arc<Chan<A>>) -> Start {
@@ -336,15 +352,13 @@ where
             handled: Arc::default(),
             started: Arc::default(),
         };
-        let weak = Arc::downgrade(pool);
+        // The worker keeps the pool alive (to be replaced if it dies); the pool holds no
+        // worker, so there is no cycle.
+        let pool_of_worker = Arc::clone(pool);
         let worker = Worker {
             retire: Arc::clone(&entry.retire),
             handled: Arc::clone(&entry.handled),
-            exited: Some(Box::new(move || {
-                if let Some(pool) = weak.upgrade() {
-                    pool.exited(id);
-                }
-            })),
+            exited: Some(Box::new(move || pool_of_worker.exited(id))),
         };
         let started = Arc::clone(&entry.started);
         state.workers.push(entry);
@@ -386,6 +400,73 @@ where
             drop(state);
             chan.close_and_drain();
         }
+    }
+}
+
+/// What a [`PoolScaler`] needs from a pool, whatever its actor type.
+trait PoolOps: Send + Sync {
+    fn workers(&self) -> usize;
+    fn scale_to(self: Arc<Self>, workers: usize) -> usize;
+}
+
+impl<A> PoolOps for Pool<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    fn workers(&self) -> usize {
+        self.live(&self.state())
+    }
+
+    fn scale_to(self: Arc<Self>, workers: usize) -> usize {
+        Pool::scale_to(&self, workers)
+    }
+}
+
+/// Resizes a [`WorkerPool`] and reads its size and pressure, without keeping it alive: from
+/// [`WorkerPool::scaler`].
+#[derive(Clone)]
+pub struct PoolScaler {
+    pool: Weak<dyn PoolOps>,
+    probe: MailboxProbe,
+    min: usize,
+    max: usize,
+}
+
+impl PoolScaler {
+    /// The pool's workers (see [`WorkerPool::workers`]), or `None` once the pool is gone.
+    pub fn workers(&self) -> Option<usize> {
+        Some(self.pool.upgrade()?.workers())
+    }
+
+    /// Resizes the pool (see [`WorkerPool::scale_to`]); `None` once the pool is gone.
+    pub fn scale_to(&self, workers: usize) -> Option<usize> {
+        Some(self.pool.upgrade()?.scale_to(workers))
+    }
+
+    /// The fewest workers the pool keeps.
+    pub fn min(&self) -> usize {
+        self.min
+    }
+
+    /// The most workers the pool keeps.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// The pool's mailbox.
+    pub fn probe(&self) -> &MailboxProbe {
+        &self.probe
+    }
+}
+
+impl fmt::Debug for PoolScaler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolScaler")
+            .field("pool", &self.probe.name())
+            .field("workers", &self.workers())
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish()
     }
 }
 

@@ -45,6 +45,7 @@ impl MailboxProbe {
             depth: mailbox.len(),
             capacity: mailbox.capacity(),
             waiting_senders: core.waiting_senders(),
+            idle_consumers: core.idle_consumers(),
             paused: core.gate.is_paused(),
             closed: mailbox.is_closed(),
             stats: core.stats(),
@@ -76,6 +77,9 @@ pub struct PressureSample {
     pub capacity: usize,
     /// Senders waiting for room (under `Block`) at this instant.
     pub waiting_senders: usize,
+    /// Consumers waiting for a message at this instant: 1 for an idle actor, the number of
+    /// idle workers for a [`WorkerPool`](crate::WorkerPool).
+    pub idle_consumers: usize,
     /// Whether the mailbox's [`PauseGate`](crate::PauseGate) is paused.
     pub paused: bool,
     /// Whether the mailbox refuses new messages (its actor stopped, or every sender is gone).

@@ -194,7 +194,9 @@ where
     channel::<A>(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
 }
 
-pub(crate) fn register_handle<A: Actor>(chan: &Arc<Chan<A>>) -> std::sync::Weak<dyn crate::probe::Observed> {
+pub(crate) fn register_handle<A: Actor>(
+    chan: &Arc<Chan<A>>,
+) -> std::sync::Weak<dyn crate::probe::Observed> {
     let weak: std::sync::Weak<dyn crate::probe::Observed> = Arc::downgrade(chan) as _;
     weak
 }

@@ -21,6 +21,8 @@ pub struct Reading {
     pub overflowed: u64,
     /// Whether senders waited for room since the last sample, or wait now.
     pub blocked: bool,
+    /// Consumers waiting for a message at the sample (idle workers, for a pool).
+    pub idle_consumers: usize,
 }
 
 impl Reading {
@@ -35,6 +37,7 @@ impl Reading {
                 Some(previous) => sample.blocked_since(previous),
                 None => sample.waiting_senders > 0,
             },
+            idle_consumers: sample.idle_consumers,
         }
     }
 
@@ -115,6 +118,7 @@ mod tests {
             fill,
             overflowed: 0,
             blocked: false,
+            idle_consumers: 0,
         }
     }
 

@@ -27,18 +27,24 @@ pub enum Action {
     /// An upstream was resumed (none of the mailboxes it feeds is saturated any more, or the
     /// supervisor stopped).
     Resume,
+    /// A worker pool grew.
+    ScaleUp,
+    /// A worker pool shrank.
+    ScaleDown,
 }
 
 impl Action {
-    /// `"saturated"`, `"recovered"`, `"pause"` or `"resume"`: the `action` label of
-    /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL) for actions on
-    /// upstreams.
+    /// `"saturated"`, `"recovered"`, `"pause"`, `"resume"`, `"scale_up"` or `"scale_down"`:
+    /// for the last four, the `action` label of
+    /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Saturated => "saturated",
             Action::Recovered => "recovered",
             Action::Pause => "pause",
             Action::Resume => "resume",
+            Action::ScaleUp => "scale_up",
+            Action::ScaleDown => "scale_down",
         }
     }
 }
@@ -58,7 +64,7 @@ pub struct Decision {
     /// What was decided.
     pub action: Action,
     /// The watched mailbox the decision is about (for `Pause`/`Resume`, the one whose state
-    /// changed; empty when the supervisor stopped).
+    /// changed; for `ScaleUp`/`ScaleDown`, the pool's; empty when the supervisor stopped).
     pub mailbox: Arc<str>,
     /// The upstream paused or resumed (`Pause`/`Resume` only).
     pub upstream: Option<Arc<str>>,
@@ -66,6 +72,8 @@ pub struct Decision {
     pub reading: Option<Reading>,
     /// How long the samples had pointed this way (`Saturated`/`Recovered`).
     pub held: Duration,
+    /// The pool's workers after a `ScaleUp`/`ScaleDown`.
+    pub workers: Option<usize>,
 }
 
 impl fmt::Display for Decision {
@@ -73,6 +81,9 @@ impl fmt::Display for Decision {
         match &self.upstream {
             Some(upstream) => write!(f, "{} {upstream} (mailbox {})", self.action, self.mailbox)?,
             None => write!(f, "{} {}", self.mailbox, self.action)?,
+        }
+        if let Some(workers) = self.workers {
+            write!(f, " to {workers} workers")?;
         }
         if let Some(r) = &self.reading {
             write!(

@@ -15,6 +15,9 @@
 //!   ([`PauseGate::wrap`](actix_backpressure_mailbox::PauseGate::wrap),
 //!   [`PauseGate::interval`](actix_backpressure_mailbox::PauseGate::interval)), or anything
 //!   implementing the trait.
+//! - [`ScalingPolicy`] / [`HpaScaling`]: sizing a
+//!   [`WorkerPool`](actix_backpressure_mailbox::WorkerPool) from its mailbox's pressure
+//!   ([`SupervisorHandle::manage_pool`]).
 //! - [`Decisions`]: the stream of what the supervisor decided and why; [`metrics`] for
 //!   Prometheus.
 
@@ -22,6 +25,7 @@ mod detector;
 mod event;
 pub mod metrics;
 mod policy;
+mod scaling;
 mod supervisor;
 mod upstream;
 
@@ -32,5 +36,6 @@ pub use policy::{
     PolicyError, PressurePolicy, DEFAULT_HIGH_WATERMARK, DEFAULT_INTERVAL, DEFAULT_LOW_WATERMARK,
     DEFAULT_RECOVERED_AFTER, DEFAULT_SATURATED_AFTER,
 };
+pub use scaling::{HpaScaling, PoolState, Scale, ScalingPolicy};
 pub use supervisor::{PressureSupervisor, SupervisorError, SupervisorHandle, WatchId};
 pub use upstream::{GateUpstream, IntoUpstream, Upstream};

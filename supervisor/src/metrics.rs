@@ -11,11 +11,20 @@ pub const SUPERVISOR_MAILBOX_SATURATED: &str = "supervisor_mailbox_saturated";
 /// `supervisor_upstream_paused` (gauge, label `upstream`): 1 while the supervisor holds the
 /// upstream paused, else 0.
 pub const SUPERVISOR_UPSTREAM_PAUSED: &str = "supervisor_upstream_paused";
-/// `supervisor_actions_total` (counter, label `action`: `pause` or `resume`): actions taken on
-/// upstreams.
+/// `supervisor_actions_total` (counter, label `action`: `pause`, `resume`, `scale_up` or
+/// `scale_down`): actions taken on upstreams and pools.
 pub const SUPERVISOR_ACTIONS_TOTAL: &str = "supervisor_actions_total";
 
+/// `supervisor_pool_workers` (gauge, label `pool`): a managed pool's workers (starting ones
+/// included, retiring ones not).
+pub const SUPERVISOR_POOL_WORKERS: &str = "supervisor_pool_workers";
+
 pub(crate) fn describe() {
+    metrics::describe_gauge!(
+        SUPERVISOR_POOL_WORKERS,
+        Unit::Count,
+        "Workers of a pool managed by the pressure supervisor"
+    );
     metrics::describe_gauge!(
         SUPERVISOR_MAILBOX_SATURATED,
         Unit::Count,
@@ -45,4 +54,9 @@ pub(crate) fn paused(upstream: &str, paused: bool) {
 
 pub(crate) fn action(action: &'static str) {
     metrics::counter!(SUPERVISOR_ACTIONS_TOTAL, "action" => action).increment(1);
+}
+
+pub(crate) fn pool_workers(pool: &str, workers: usize) {
+    // Pools hold at most a few thousand workers: exact in an f64.
+    metrics::gauge!(SUPERVISOR_POOL_WORKERS, "pool" => pool.to_owned()).set(workers as f64);
 }

@@ -171,6 +171,9 @@ pub enum PolicyError {
         /// The value given.
         value: f64,
     },
+    /// A scaling step of zero workers.
+    #[error("the scaling step must be at least 1 worker")]
+    ZeroStep,
     /// The low watermark is not below the high one.
     #[error("the low watermark ({low}) must be below the high watermark ({high})")]
     InvertedWatermarks {

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
-use actix_backpressure_mailbox::{BoundedAddr, MailboxProbe, PressureSample};
+use actix_backpressure_mailbox::{
+    BoundedAddr, MailboxProbe, PoolScaler, PressureSample, WorkerPool,
+};
 use dashmap::DashMap;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -16,8 +18,8 @@ use crate::detector::{Detector, Transition};
 use crate::event::DECISION_BUFFER;
 use crate::upstream::apply_states;
 use crate::{
-    metrics, Action, Decision, Decisions, IntoUpstream, PolicyError, PressurePolicy, Reading,
-    Upstream,
+    metrics, Action, Decision, Decisions, IntoUpstream, PolicyError, PoolState, PressurePolicy,
+    Reading, Scale, ScalingPolicy, Upstream,
 };
 
 /// Watches bounded mailboxes and pauses their upstreams while they stay saturated.
@@ -149,6 +151,66 @@ impl Handler<Drive> for PressureSupervisor {
     fn handle(&mut self, Drive(upstream, wanted): Drive, _: &mut Context<Self>) {
         // Not `ctx.spawn`: the task must outlive the actor, to resume the upstream.
         actix_rt::spawn(apply_states(upstream, wanted));
+    }
+}
+
+/// Sizes a pool for as long as the supervisor runs.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Manage(PoolScaler, Box<dyn ScalingPolicy>);
+
+impl Handler<Manage> for PressureSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, Manage(scaler, rule): Manage, ctx: &mut Context<Self>) {
+        // `ctx.spawn`: the loop ends with the supervisor.
+        let shared = Arc::clone(&self.shared);
+        ctx.spawn(actix::fut::wrap_future(manage(shared, scaler, rule)));
+    }
+}
+
+/// Samples the pool every interval of its rule, and applies what the rule decides.
+async fn manage(shared: Arc<Shared>, scaler: PoolScaler, mut rule: Box<dyn ScalingPolicy>) {
+    let name: Arc<str> = Arc::from(scaler.probe().name());
+    let mut ticks = tokio::time::interval(rule.interval());
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<PressureSample> = None;
+    loop {
+        ticks.tick().await;
+        let (Some(sample), Some(workers)) = (scaler.probe().sample(), scaler.workers()) else {
+            return; // the pool is gone
+        };
+        let reading = Reading::new(&sample, last.as_ref());
+        last = Some(sample);
+        let state = PoolState {
+            at: Instant::now(),
+            reading,
+            workers,
+            min: scaler.min(),
+            max: scaler.max(),
+        };
+        let (action, target) = match rule.decide(&state).await {
+            Scale::Hold => continue,
+            Scale::Up(n) => (Action::ScaleUp, workers.saturating_add(n)),
+            Scale::Down(n) => (Action::ScaleDown, workers.saturating_sub(n)),
+        };
+        let Some(now) = scaler.scale_to(target) else {
+            return;
+        };
+        if now == workers {
+            continue; // at a bound already
+        }
+        metrics::pool_workers(&name, now);
+        metrics::action(action.as_str());
+        shared.emit(Decision {
+            at: state.at,
+            action,
+            mailbox: Arc::clone(&name),
+            upstream: None,
+            reading: Some(reading),
+            held: Duration::ZERO,
+            workers: Some(now),
+        });
     }
 }
 
@@ -385,6 +447,52 @@ impl SupervisorHandle {
         }
     }
 
+    /// Sizes `pool` with `rule` ([`HpaScaling`](crate::HpaScaling) is the usual one): every
+    /// interval of the rule, the supervisor samples the pool's mailbox, asks the rule, and
+    /// scales the pool within its `min..=max`. Each change is a decision
+    /// ([`Action::ScaleUp`]/[`Action::ScaleDown`]) and shows in
+    /// [`SUPERVISOR_POOL_WORKERS`](crate::metrics::SUPERVISOR_POOL_WORKERS). The supervisor does
+    /// not keep the pool alive, and stops managing it when the pool is gone or the supervisor
+    /// stops (the pool keeps its size then).
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::InvalidPolicy`] if the rule's settings are invalid,
+    /// [`SupervisorError::Stopped`] if the supervisor has stopped.
+    pub fn manage_pool<A>(
+        &self,
+        pool: &WorkerPool<A>,
+        rule: impl ScalingPolicy,
+    ) -> Result<(), SupervisorError>
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        self.manage_scaler(pool.scaler(), rule)
+    }
+
+    /// [`manage_pool`](Self::manage_pool) through the pool's [`PoolScaler`].
+    ///
+    /// # Errors
+    ///
+    /// As [`manage_pool`](Self::manage_pool).
+    pub fn manage_scaler(
+        &self,
+        scaler: PoolScaler,
+        rule: impl ScalingPolicy,
+    ) -> Result<(), SupervisorError> {
+        rule.validate()
+            .map_err(|source| SupervisorError::InvalidPolicy {
+                mailbox: scaler.probe().name().to_owned(),
+                source,
+            })?;
+        self.check_running()?;
+        if let Some(workers) = scaler.workers() {
+            metrics::pool_workers(scaler.probe().name(), workers);
+        }
+        self.addr.do_send(Manage(scaler, Box::new(rule)));
+        Ok(())
+    }
+
     /// Samples every watched mailbox now, whatever its interval, and acts on what changed, as
     /// the supervisor's timers do. For tests and benchmarks: the hysteresis measures time, so
     /// extra samples add readings but do not make the supervisor act sooner.
@@ -504,6 +612,7 @@ impl Shared {
                 upstream: None,
                 reading: Some(reading),
                 held,
+                workers: None,
             });
             // Lock order: this watched mailbox (held by the iterator), then each upstream.
             for upstream in &watched.upstreams {
@@ -574,6 +683,7 @@ impl Shared {
             upstream: Some(Arc::clone(upstream)),
             reading,
             held: Duration::ZERO,
+            workers: None,
         });
     }
 

@@ -122,7 +122,9 @@ fn loom_a_control_message_always_wakes_a_parked_driver() {
 #[test]
 fn loom_a_parked_pool_worker_is_always_notified() {
     loom::model(|| {
-        let chan = StdArc::new(Chan::<Model>::new_shared(MailboxConfig::new(2).name("pool")));
+        let chan = StdArc::new(Chan::<Model>::new_shared(
+            MailboxConfig::new(2).name("pool"),
+        ));
         let sender = {
             let chan = StdArc::clone(&chan);
             thread::spawn(move || {
