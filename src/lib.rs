@@ -11,13 +11,13 @@ pub mod prometheus;
 pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
     ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
-    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PressureSample, SendError, TrySendError,
-    UnknownPolicy, WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH,
-    DEFAULT_CAPACITY, MAX_CAPACITY,
+    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PoolScaler, PressureSample, SendError,
+    TrySendError, UnknownPolicy, WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR,
+    DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 pub use actix_backpressure_supervisor::{
-    Action, Decision, Decisions, GateUpstream, PolicyError, PressurePolicy, PressureSupervisor,
-    SupervisorError, SupervisorHandle, Upstream,
+    Action, Decision, Decisions, GateUpstream, HpaScaling, PolicyError, PressurePolicy,
+    PressureSupervisor, ScalingPolicy, SupervisorError, SupervisorHandle, Upstream,
 };
 
 /// Derives [`Backpressured`](trait@Backpressured): the actor's mailbox configuration from
@@ -92,7 +92,7 @@ pub mod prelude {
         OverflowPolicy, PauseGate, SendError, TrySendError, WorkerPool,
     };
     pub use actix_backpressure_supervisor::{
-        PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,
+        HpaScaling, PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,
     };
 
     #[cfg(feature = "derive")]
