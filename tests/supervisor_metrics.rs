@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use actix_backpressure::prelude::*;
 use actix_backpressure::supervisor::metrics::{
-    SUPERVISOR_ACTIONS_TOTAL, SUPERVISOR_MAILBOX_SATURATED, SUPERVISOR_UPSTREAM_PAUSED,
+    SUPERVISOR_ACTIONS_TOTAL, SUPERVISOR_MAILBOX_SATURATED, SUPERVISOR_POOL_WORKERS,
+    SUPERVISOR_UPSTREAM_PAUSED,
 };
 use actix_backpressure::GateUpstream;
 use common::*;
@@ -76,6 +77,19 @@ async fn supervisor_decisions_show_in_its_metrics() {
         assert_eq!(values[&saturated], 0.0, "{values:?}");
         assert_eq!(values[&paused], 0.0, "{values:?}");
         assert_eq!(values[&resumes], 1.0, "{values:?}");
+
+        // A managed pool's size.
+        let pool = WorkerPool::builder(MailboxConfig::new(4).name("metered"), || Recorder::new().0)
+            .min(2)
+            .max(3)
+            .start();
+        supervisor.manage_pool(&pool, HpaScaling::new()).unwrap();
+        let values = drain_values(&snapshotter);
+        assert_eq!(
+            values[&format!("{SUPERVISOR_POOL_WORKERS}{{metered}}")],
+            2.0,
+            "{values:?}"
+        );
         supervisor.stop();
     })
     .await;
