@@ -16,6 +16,13 @@
 //! so the supervisor pauses the producers during each burst and resumes them once the mailbox
 //! has drained: the `supervisor_*` metrics show saturations, pauses and resumes, and the
 //! program prints each decision.
+//!
+//! A fifth mailbox, `pool`, is a `WorkerPool` of 1 to 4 consumers (`block`), fed by one
+//! producer of the same pattern and sized by the supervisor (`manage_pool` with a quick
+//! `HpaScaling`): each burst holds its senders, so the pool grows, and each calm spell shrinks
+//! it again, so `supervisor_pool_workers{pool="pool"}` moves and `supervisor_actions_total`
+//! counts `scale_up` and `scale_down` too.
+//!
 //! Point Prometheus at `http://<listen>/metrics`; `dashboards/` has a Grafana dashboard and
 //! alert rules for these metrics.
 
@@ -157,6 +164,28 @@ fn main() {
             }
             mailboxes.push((addr, upstream));
         }
+        // A pool the supervisor sizes: a burst holds the producer (block), so the pool grows;
+        // calm, it shrinks back within the 2 s between bursts.
+        let pool_arbiter = Arbiter::new();
+        let pool = WorkerPool::builder(
+            MailboxConfig::new(64)
+                .policy(OverflowPolicy::Block)
+                .name("pool"),
+            || Consumer,
+        )
+        .min(1)
+        .max(4)
+        .arbiters(vec![pool_arbiter.handle()])
+        .start();
+        supervisor
+            .manage_pool(
+                &pool,
+                HpaScaling::new()
+                    .cooldown(Duration::from_millis(500))
+                    .down_after(Duration::from_secs(1)),
+            )
+            .expect("a valid scaling rule");
+        actix::spawn(produce(pool.addr().clone(), PauseGate::new(), deadline));
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let line: Vec<String> = mailboxes
@@ -177,7 +206,13 @@ fn main() {
                     )
                 })
                 .collect();
-            println!("{}", line.join("  "));
+            println!(
+                "{}  pool {}/{} workers {}",
+                line.join("  "),
+                pool.len(),
+                pool.capacity(),
+                pool.workers()
+            );
         }
         System::current().stop();
     });
