@@ -6,6 +6,9 @@ pub use actix_backpressure_mailbox as mailbox;
 pub use actix_backpressure_mailbox::metrics;
 pub use actix_backpressure_supervisor as supervisor;
 
+#[cfg(feature = "nats")]
+pub use actix_backpressure_nats as nats;
+
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub use actix_backpressure_mailbox::{
