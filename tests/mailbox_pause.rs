@@ -107,6 +107,31 @@ async fn a_pause_no_one_can_lift_does_not_keep_the_actor_alive() {
 }
 
 #[actix_rt::test]
+async fn a_closed_mailbox_drains_once_the_last_other_gate_handle_goes() {
+    within(async {
+        let (actor, seen) = Recorder::new();
+        let addr = actor.start_bounded(MailboxConfig::new(4));
+        let gate = addr.pause_gate();
+        gate.pause();
+        for n in 0..3 {
+            addr.try_send(Item(n)).unwrap();
+        }
+        let probe = addr.probe();
+        drop(addr);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "paused while the gate has a holder"
+        );
+        // No one can resume it any more: the actor drains its queue and stops.
+        drop(gate);
+        until(|| probe.sample().is_none()).await;
+        assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
+    })
+    .await;
+}
+
+#[actix_rt::test]
 async fn a_shared_gate_pauses_the_mailbox_and_its_streams() {
     within(async {
         let gate = PauseGate::new();

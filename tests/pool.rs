@@ -209,3 +209,71 @@ async fn pool_sizes_out_of_order_are_refused() {
     })
     .await;
 }
+
+/// A worker that stops as soon as it starts.
+struct Quitter;
+
+impl Actor for Quitter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Job> for Quitter {
+    type Result = ();
+
+    fn handle(&mut self, _: Job, _: &mut Context<Self>) {}
+}
+
+#[actix_rt::test]
+async fn workers_that_keep_dying_are_replaced_with_a_growing_delay() {
+    within(async {
+        let pool = WorkerPool::builder(MailboxConfig::new(4).name("quitters"), || Quitter).start();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Without a delay this is tens of thousands; with 0, 0, 10, 20, 40, 80, 160 ms ...
+        let replaced = pool.replaced();
+        assert!(
+            (3..=12).contains(&replaced),
+            "{replaced} replacements in 300 ms"
+        );
+        assert_eq!(pool.workers(), 1);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_pool_whose_arbiter_stops_closes_its_mailbox() {
+    within(async {
+        let arbiter = Arbiter::new();
+        let s = {
+            let (go, rx) = watch::channel(true);
+            let pool = WorkerPool::builder(MailboxConfig::new(4).name("orphans"), move || Worker {
+                busy: Arc::default(),
+                most_busy: Arc::default(),
+                go: rx.clone(),
+            })
+            .min(2)
+            .max(2)
+            .arbiters(vec![arbiter.handle()])
+            .start();
+            (pool, go)
+        };
+        s.0.send(Job).await.unwrap();
+        arbiter.stop();
+        let pool = s.0.clone();
+        tokio::task::spawn_blocking(move || arbiter.join())
+            .await
+            .unwrap()
+            .unwrap();
+        // No worker can run any more: senders are told, not left waiting.
+        until(|| pool.is_closed()).await;
+        assert!(matches!(
+            pool.send(Job).await,
+            Err(actix_backpressure::SendError::Closed(Job))
+        ));
+        assert_eq!(pool.workers(), 0);
+    })
+    .await;
+}

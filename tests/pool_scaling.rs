@@ -240,6 +240,29 @@ fn invalid_scaling_rules_are_refused() {
             err.to_string(),
             "invalid pressure policy for mailbox `parse`: the scaling step must be at least 1 worker"
         );
+        // A rule of one's own with a zero interval is refused too, not a panic later.
+        struct Restless;
+        #[async_trait]
+        impl ScalingPolicy for Restless {
+            fn interval(&self) -> Duration {
+                Duration::ZERO
+            }
+            async fn decide(&mut self, _: &PoolState) -> Scale {
+                Scale::Hold
+            }
+        }
+        let err = supervisor.manage_pool(&pool, Restless).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SupervisorError::InvalidPolicy {
+                    source: PolicyError::ZeroInterval,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(supervisor.is_running());
         supervisor.stop();
     });
 }

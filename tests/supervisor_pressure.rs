@@ -395,3 +395,33 @@ fn invalid_registrations_are_refused_with_a_clear_error() {
         supervisor.stop();
     });
 }
+
+#[actix_rt::test]
+async fn an_upstream_is_resumed_when_the_supervisors_arbiter_stops() {
+    common::within(async {
+        let consumer = stage(4, OverflowPolicy::Reject, "consumer", Duration::ZERO);
+        consumer.pause();
+        let gate = PauseGate::new();
+        let arbiter = actix::Arbiter::new();
+        let supervisor = PressureSupervisor::start_in_arbiter(&arbiter.handle());
+        let policy = PressurePolicy::new()
+            .interval(10 * MS)
+            .saturated_after(Duration::ZERO);
+        supervisor.watch(&consumer, policy).unwrap();
+        supervisor
+            .add_upstream(&consumer, GateUpstream::new("producer", gate.clone()))
+            .unwrap();
+        for n in 0..4 {
+            consumer.try_send(Job(n)).unwrap();
+        }
+        common::until(|| gate.is_paused()).await;
+        arbiter.stop();
+        tokio::task::spawn_blocking(move || arbiter.join())
+            .await
+            .unwrap()
+            .unwrap();
+        // The supervisor went with its arbiter; what it paused is resumed all the same.
+        common::until(|| !gate.is_paused()).await;
+    })
+    .await;
+}

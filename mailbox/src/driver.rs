@@ -244,11 +244,13 @@ fn paused<A: Actor>(
     task: &mut task::Context<'_>,
 ) -> bool {
     let gate = &chan.core.gate;
-    if !gate.is_paused() || (chan.is_closed() && !gate.is_shared()) {
+    if !gate.is_paused() {
         *resumed = None;
         return false;
     }
-    gate.poll_open(resumed, task).is_pending()
+    // Looked at again after registering: a handle dropped in between notifies.
+    let orphaned = || chan.is_closed() && !gate.is_shared();
+    gate.poll_open_unless(resumed, task, orphaned).is_pending()
 }
 
 impl<A: Actor> Drop for Driver<A> {

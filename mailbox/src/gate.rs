@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -64,16 +64,49 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 ///     assert!(gate.resume());
 /// });
 /// ```
-#[derive(Clone, Default)]
 pub struct PauseGate {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     paused: AtomicBool,
-    /// Notified on every resume.
+    /// Notified on every resume, and when a handle goes while paused.
     resumed: Event,
+    /// Live `PauseGate` handles (a mailbox's own included).
+    handles: AtomicUsize,
+}
+
+impl Default for PauseGate {
+    fn default() -> Self {
+        PauseGate {
+            inner: Arc::new(Inner {
+                paused: AtomicBool::new(false),
+                resumed: Event::new(),
+                handles: AtomicUsize::new(1),
+            }),
+        }
+    }
+}
+
+impl Clone for PauseGate {
+    fn clone(&self) -> Self {
+        // Relaxed: a new handle comes from a live one, which keeps the count above 0.
+        self.inner.handles.fetch_add(1, Ordering::Relaxed);
+        PauseGate {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl Drop for PauseGate {
+    fn drop(&mut self) {
+        // SeqCst, then a look at the flag: a paused mailbox whose other handles are all gone
+        // must hear of it (see `poll_open_unless`), whichever of the two comes last.
+        self.inner.handles.fetch_sub(1, Ordering::SeqCst);
+        if self.is_paused() {
+            self.inner.resumed.notify(usize::MAX);
+        }
+    }
 }
 
 impl PauseGate {
@@ -143,7 +176,7 @@ impl PauseGate {
 
     /// Whether another handle to this gate exists (someone who could resume it).
     pub(crate) fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.inner) > 1
+        self.inner.handles.load(Ordering::SeqCst) > 1
     }
 
     /// Ready when the gate is open; otherwise registers `cx` to be woken on resume, keeping the
@@ -153,8 +186,19 @@ impl PauseGate {
         listener: &mut Option<EventListener>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        self.poll_open_unless(listener, cx, || false)
+    }
+
+    /// As [`poll_open`](Self::poll_open), but also ready once `released()` holds; `released`
+    /// may change when a handle of the gate is dropped (the drop notifies).
+    pub(crate) fn poll_open_unless(
+        &self,
+        listener: &mut Option<EventListener>,
+        cx: &mut Context<'_>,
+        released: impl Fn() -> bool,
+    ) -> Poll<()> {
         loop {
-            if !self.is_paused() {
+            if !self.is_paused() || released() {
                 *listener = None;
                 return Poll::Ready(());
             }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use actix::{Actor, Arbiter, ArbiterHandle, AsyncContext, Context};
 
@@ -24,7 +25,9 @@ use crate::{BoundedAddr, ConfigError, MailboxConfig, MailboxProbe};
 /// toward the size from the moment it is asked for, so two quick scale-ups never overshoot. A
 /// worker retired by a scale-down finishes its current message and takes no other; nothing
 /// queued is lost. A worker that dies (a handler panicked) is replaced, and the pool keeps
-/// serving. When every address is dropped, the workers handle what is queued and stop.
+/// serving; workers that keep dying before handling anything are replaced after a growing
+/// delay (up to 1 s). When every address is dropped, the workers handle what is queued and
+/// stop. If the pool's arbiters stop, the pool closes its mailbox as an actor's would.
 ///
 /// Messages are handled in parallel only across arbiters: workers started on one arbiter (the
 /// default: the current one) take turns on its thread, which still helps when handlers wait
@@ -107,6 +110,17 @@ struct Pool<A: Actor> {
 struct PoolState {
     workers: Vec<WorkerEntry>,
     next_id: u64,
+    /// Replaced workers in a row that died without handling a message.
+    failures: u32,
+}
+
+/// How long to wait before replacing a worker, after `failures` workers in a row died without
+/// handling a message: at once for the first, then 10 ms, doubling up to 1 s.
+fn replacement_delay(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis(10u64 << (n - 2).min(7)).min(Duration::from_secs(1)),
+    }
 }
 
 struct WorkerEntry {
@@ -367,6 +381,7 @@ where
         let n = pool.next_arbiter.fetch_add(1, Ordering::Relaxed) % pool.arbiters.len();
         Start {
             arbiter: pool.arbiters[n].clone(),
+            delay: Duration::ZERO,
             start: Box::new(move || {
                 started.store(true, Ordering::Release);
                 let mut ctx = Context::new();
@@ -392,11 +407,22 @@ where
         let started = worker.started.load(Ordering::Acquire);
         let open = !chan.is_closed() || !chan.is_empty();
         if !retired && started && open {
+            // A worker that dies before handling anything (it stops itself in `started`, say)
+            // is replaced after a growing delay, not in a hot loop.
+            if worker.handled.load(Ordering::Relaxed) == 0 {
+                state.failures = state.failures.saturating_add(1);
+            } else {
+                state.failures = 0;
+            }
+            let delay = replacement_delay(state.failures);
             self.replaced.fetch_add(1, Ordering::Relaxed);
-            let start = Pool::prepare(self, &mut state, chan);
+            let mut start = Pool::prepare(self, &mut state, chan);
+            start.delay = delay;
             drop(state);
             start.run();
-        } else if state.workers.is_empty() && !open {
+        } else if state.workers.is_empty() {
+            // No worker is left to serve, and none will be started (the mailbox is done, or
+            // the arbiters are gone): senders learn it rather than wait for ever.
             drop(state);
             chan.close_and_drain();
         }
@@ -474,13 +500,26 @@ impl fmt::Debug for PoolScaler {
 struct Start {
     arbiter: ArbiterHandle,
     start: Box<dyn FnOnce() + Send>,
+    delay: Duration,
 }
 
 impl Start {
     fn run(self) {
         // If the arbiter is gone, the closure is dropped unrun, and with it the driver: the
         // worker exits without having started, and is not replaced.
-        self.arbiter.spawn_fn(self.start);
+        let Start {
+            arbiter,
+            start,
+            delay,
+        } = self;
+        if delay.is_zero() {
+            arbiter.spawn_fn(start);
+        } else {
+            arbiter.spawn(async move {
+                actix_rt::time::sleep(delay).await;
+                start();
+            });
+        }
     }
 }
 

@@ -307,6 +307,12 @@ impl SupervisorHandle {
                 mailbox: name.to_string(),
             });
         }
+        // One registration at a time: two `watch`es of one mailbox must not both insert it.
+        let _registering = self
+            .shared
+            .registering
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let id = match self.shared.find(&probe) {
             Some(id) => {
                 if let Some(mut watched) = self.shared.watched.get_mut(&id.0) {
@@ -480,11 +486,15 @@ impl SupervisorHandle {
         scaler: PoolScaler,
         rule: impl ScalingPolicy,
     ) -> Result<(), SupervisorError> {
-        rule.validate()
-            .map_err(|source| SupervisorError::InvalidPolicy {
-                mailbox: scaler.probe().name().to_owned(),
-                source,
-            })?;
+        let valid = if rule.interval().is_zero() {
+            Err(PolicyError::ZeroInterval)
+        } else {
+            rule.validate()
+        };
+        valid.map_err(|source| SupervisorError::InvalidPolicy {
+            mailbox: scaler.probe().name().to_owned(),
+            source,
+        })?;
         self.check_running()?;
         if let Some(workers) = scaler.workers() {
             metrics::pool_workers(scaler.probe().name(), workers);
@@ -541,6 +551,8 @@ struct Shared {
     next_id: AtomicU64,
     /// Taken when the supervisor stops, which ends the subscriptions.
     events: Mutex<Option<broadcast::Sender<Decision>>>,
+    /// Held while a mailbox is registered.
+    registering: Mutex<()>,
     stopped: AtomicBool,
 }
 
@@ -568,6 +580,7 @@ impl Shared {
             upstreams: DashMap::new(),
             next_id: AtomicU64::new(0),
             events: Mutex::new(Some(broadcast::channel(DECISION_BUFFER).0)),
+            registering: Mutex::new(()),
             stopped: AtomicBool::new(false),
         }
     }
@@ -583,17 +596,24 @@ impl Shared {
     /// changed.
     fn sample(&self, interval: Option<Duration>) {
         let now = Instant::now();
+        // Sampled outside the registry's locks: a mailbox whose last handle goes while it is
+        // sampled is freed by the sampler, running its messages' destructors (user code).
+        let probes: Vec<(u64, MailboxProbe)> = self
+            .watched
+            .iter()
+            .filter(|w| interval.map_or(true, |interval| w.policy.interval == interval))
+            .map(|w| (*w.key(), w.probe.clone()))
+            .collect();
         let mut gone = Vec::new();
-        for mut entry in self.watched.iter_mut() {
-            let id = *entry.key();
-            let watched = entry.value_mut();
-            if interval.is_some_and(|interval| watched.policy.interval != interval) {
-                continue;
-            }
-            let Some(sample) = watched.probe.sample() else {
+        for (id, probe) in probes {
+            let Some(sample) = probe.sample() else {
                 gone.push(id);
                 continue;
             };
+            let Some(mut watched) = self.watched.get_mut(&id) else {
+                continue; // unwatched meanwhile
+            };
+            let watched = &mut *watched;
             let reading = Reading::new(&sample, watched.last.as_ref());
             watched.last = Some(sample);
             let Some(transition) = watched.detector.observe(&watched.policy, now, &reading) else {
@@ -614,7 +634,7 @@ impl Shared {
                 held,
                 workers: None,
             });
-            // Lock order: this watched mailbox (held by the iterator), then each upstream.
+            // Lock order: this watched mailbox, then each upstream.
             for upstream in &watched.upstreams {
                 if saturated {
                     self.hold(upstream, id, &watched.name, Some(reading));

@@ -128,25 +128,54 @@ impl<A: Actor> IntoUpstream for &BoundedAddr<A> {
 /// Applies the state the supervisor wants for one upstream, in order, one call at a time.
 ///
 /// Runs until the supervisor's side is dropped, and then resumes the upstream if it left it
-/// paused: an upstream is never left paused by a supervisor that is gone.
+/// paused: an upstream is never left paused by a supervisor that is gone. If the task itself is
+/// dropped while the upstream is paused (its arbiter stopped), the resume is handed to the
+/// actix `System`'s arbiter.
 pub(crate) async fn apply_states(upstream: Arc<dyn Upstream>, mut wanted: watch::Receiver<bool>) {
-    let mut paused = false;
+    let mut applied = Applied {
+        upstream,
+        paused: false,
+    };
     loop {
         let pause = *wanted.borrow_and_update();
-        if pause != paused {
+        if pause != applied.paused {
+            // Counted as paused from the start of the call: a pause cut short is resumed.
+            applied.paused = true;
             if pause {
-                upstream.pause().await;
+                applied.upstream.pause().await;
             } else {
-                upstream.resume().await;
+                applied.upstream.resume().await;
             }
-            paused = pause;
+            applied.paused = pause;
             continue;
         }
         if wanted.changed().await.is_err() {
-            if paused {
-                upstream.resume().await;
+            if applied.paused {
+                applied.upstream.resume().await;
+                applied.paused = false;
             }
             return;
+        }
+    }
+}
+
+/// The upstream and what was last applied to it; resumes it elsewhere if dropped paused.
+struct Applied {
+    upstream: Arc<dyn Upstream>,
+    paused: bool,
+}
+
+impl Drop for Applied {
+    fn drop(&mut self) {
+        if !self.paused {
+            return;
+        }
+        let upstream = Arc::clone(&self.upstream);
+        if let Some(system) = actix::System::try_current() {
+            // Fails only if the system's arbiter is gone too, and everything with it.
+            let _ = system
+                .arbiter()
+                .spawn(async move { upstream.resume().await });
         }
     }
 }
