@@ -236,6 +236,9 @@ pub(crate) struct Chan<A: Actor> {
     /// The control lane: messages that bypass the bound and the pause, handled before the
     /// queued ones. Not counted in the stats.
     control: Queue<Envelope<A>>,
+    /// Control messages queued or being queued: lets the driver skip looking at the control
+    /// queue (whose empty check issues a full fence) on every message.
+    control_len: AtomicUsize,
 }
 
 impl<A: Actor> Chan<A> {
@@ -268,6 +271,7 @@ impl<A: Actor> Chan<A> {
             },
             queue: MailboxQueue::bounded(config.capacity),
             control: unbounded(),
+            control_len: AtomicUsize::new(0),
         }
     }
 
@@ -401,17 +405,38 @@ impl<A: Actor> Chan<A> {
     /// Queues `env` on the control lane, whatever the bound and the pause; hands it back if
     /// the actor is gone.
     pub(crate) fn offer_control(&self, env: Envelope<A>) -> Result<(), Envelope<A>> {
-        self.control.push(env).map_err(PushError::into_inner)?;
+        // Counted before it is queued, so the count is never below the queue's length.
+        self.control_len.fetch_add(1, Ordering::SeqCst);
+        if let Err(refused) = self.control.push(env) {
+            self.control_len.fetch_sub(1, Ordering::Relaxed);
+            return Err(refused.into_inner());
+        }
         // The same protocol as `offer`, with an explicit fence rather than relying on the
-        // unbounded queue's internal orderings: pairs with the fence in `park_consumer`.
+        // unbounded queue's internal orderings: pairs with the fence in `park_consumer` (and
+        // `park_worker`), after which the driver looks at the control queue itself.
         fence(Ordering::SeqCst);
         self.wake_parked_consumer();
         Ok(())
     }
 
-    /// Takes the oldest control message out, if any.
+    /// Takes the oldest control message out, if any. Cheap when none was queued: a relaxed
+    /// load (a message being queued right now is found by the next look, or by the look after
+    /// parking, which uses [`pop_control_fenced`](Self::pop_control_fenced)).
     pub(crate) fn pop_control(&self) -> Option<Envelope<A>> {
-        self.control.pop().ok()
+        // Relaxed: only a hint; see above.
+        if self.control_len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.pop_control_fenced()
+    }
+
+    /// Takes the oldest control message out, if any, looking at the queue itself: after
+    /// parking.
+    pub(crate) fn pop_control_fenced(&self) -> Option<Envelope<A>> {
+        let env = self.control.pop().ok()?;
+        // Relaxed: the count is a hint for `pop_control`; the queue is the truth.
+        self.control_len.fetch_sub(1, Ordering::Relaxed);
+        Some(env)
     }
 
     /// Takes the oldest envelope out and tells one more waiting sender there is room.

@@ -29,6 +29,11 @@ use crate::metrics::Timers;
 /// driver leaves the shared queue to the pool, and also finishes when the worker is retired.
 pub(crate) struct Driver<A: Actor> {
     chan: Arc<Chan<A>>,
+    state: State,
+}
+
+/// The driver's own state, apart from the mailbox it drives.
+struct State {
     timers: Timers,
     /// Registered for the resume while the mailbox is paused.
     resumed: Option<EventListener>,
@@ -52,10 +57,12 @@ impl<A: Actor> Driver<A> {
     pub(crate) fn new(chan: Arc<Chan<A>>) -> Self {
         Driver {
             chan,
-            timers: Timers::new(),
-            resumed: None,
-            work: None,
-            worker: None,
+            state: State {
+                timers: Timers::new(),
+                resumed: None,
+                work: None,
+                worker: None,
+            },
         }
     }
 
@@ -63,32 +70,34 @@ impl<A: Actor> Driver<A> {
     pub(crate) fn worker(chan: Arc<Chan<A>>, worker: Worker) -> Self {
         debug_assert!(chan.is_shared());
         let mut driver = Driver::new(chan);
-        driver.worker = Some(worker);
+        driver.state.worker = Some(worker);
         driver
     }
 
     pub(crate) fn chan(&self) -> &Arc<Chan<A>> {
         &self.chan
     }
+}
 
+impl State {
     /// Sleeps until a message may have come: registers the waker (one driver) or a work
     /// registration (pool worker). The caller must look at the queue once more afterwards.
-    fn park(&mut self, task: &task::Context<'_>) {
-        if self.chan.is_shared() {
+    fn park<A: Actor>(&mut self, chan: &Arc<Chan<A>>, task: &task::Context<'_>) {
+        if chan.is_shared() {
             if self.work.is_none() {
-                self.work = Some(self.chan.park_worker());
+                self.work = Some(chan.park_worker());
             }
         } else {
-            self.chan.park_consumer(task.waker());
+            chan.park_consumer(task.waker());
         }
     }
 
     /// Found a message after parking.
-    fn unpark(&mut self) {
-        if self.chan.is_shared() {
+    fn unpark<A: Actor>(&mut self, chan: &Chan<A>) {
+        if chan.is_shared() {
             self.work = None;
         } else {
-            self.chan.unpark_consumer();
+            chan.unpark_consumer();
         }
     }
 
@@ -105,29 +114,34 @@ impl<A: Actor> Driver<A> {
         notified
     }
 
-    fn handle(&mut self, env: Envelope<A>, act: &mut A, ctx: &mut Context<A>)
+    fn handle<A>(&mut self, chan: &Chan<A>, env: Envelope<A>, act: &mut A, ctx: &mut Context<A>)
     where
         A: Actor<Context = Context<A>>,
     {
-        env.handle(act, ctx, &mut self.timers, &self.chan.core);
+        env.handle(act, ctx, &mut self.timers, &chan.core);
     }
 
     /// Handles a data message and counts it.
-    fn handle_data(&mut self, env: Envelope<A>, act: &mut A, ctx: &mut Context<A>)
-    where
+    fn handle_data<A>(
+        &mut self,
+        chan: &Chan<A>,
+        env: Envelope<A>,
+        act: &mut A,
+        ctx: &mut Context<A>,
+    ) where
         A: Actor<Context = Context<A>>,
     {
         match &self.worker {
             None => {
-                self.handle(env, act, ctx);
-                self.chan.handled();
+                self.handle(chan, env, act, ctx);
+                chan.handled();
             }
             Some(worker) => {
                 // Counted as the handler starts: a message whose handler panics (and takes its
                 // worker down) still counts as handled, not as lost.
                 worker.handled.fetch_add(1, Ordering::Relaxed);
-                self.chan.handled();
-                self.handle(env, act, ctx);
+                chan.handled();
+                self.handle(chan, env, act, ctx);
             }
         }
     }
@@ -151,8 +165,8 @@ where
         ctx: &mut Context<A>,
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
-        let this = self.get_mut();
-        let chan = Arc::clone(&this.chan);
+        let Driver { chan, state: this } = self.get_mut();
+        let chan: &Arc<Chan<A>> = chan;
         // Messages handled in this poll (for the batch), and data messages taken out of the
         // bounded queue (for the senders waiting for room).
         let mut handled = 0;
@@ -177,18 +191,18 @@ where
             chan.reconfigure();
             // The control lane goes first, paused or not.
             if let Some(env) = chan.pop_control() {
-                this.handle(env, act, ctx);
+                this.handle(chan, env, act, ctx);
                 handled += 1;
                 continue;
             }
-            if paused(&chan, &mut this.resumed, task) {
+            if paused(chan, &mut this.resumed, task) {
                 // Sleep until the gate opens (registered above) or a control message comes.
-                this.park(task);
+                this.park(chan, task);
                 fenced = true;
-                match chan.pop_control() {
+                match chan.pop_control_fenced() {
                     Some(env) => {
-                        this.unpark();
-                        this.handle(env, act, ctx);
+                        this.unpark(chan);
+                        this.handle(chan, env, act, ctx);
                         handled += 1;
                         continue;
                     }
@@ -205,17 +219,17 @@ where
                 Err(PopError::Closed) => break Poll::Ready(()),
                 Err(PopError::Empty) => {
                     // Park, then look again: a message pushed in between wakes us.
-                    this.park(task);
+                    this.park(chan, task);
                     fenced = true;
-                    if let Some(env) = chan.pop_control() {
-                        this.unpark();
-                        this.handle(env, act, ctx);
+                    if let Some(env) = chan.pop_control_fenced() {
+                        this.unpark(chan);
+                        this.handle(chan, env, act, ctx);
                         handled += 1;
                         continue;
                     }
                     match chan.take() {
                         Ok(env) => {
-                            this.unpark();
+                            this.unpark(chan);
                             env
                         }
                         Err(PopError::Closed) => break Poll::Ready(()),
@@ -226,7 +240,7 @@ where
             };
             fenced = false;
             popped += 1;
-            this.handle_data(env, act, ctx);
+            this.handle_data(chan, env, act, ctx);
             handled += 1;
         };
         chan.settle_room(popped, fenced);
@@ -255,7 +269,7 @@ fn paused<A: Actor>(
 
 impl<A: Actor> Drop for Driver<A> {
     fn drop(&mut self) {
-        match &mut self.worker {
+        match &mut self.state.worker {
             // The pool decides what becomes of the shared queue.
             Some(worker) => {
                 if let Some(exited) = worker.exited.take() {

@@ -100,7 +100,7 @@ fn loom_a_control_message_always_wakes_a_parked_driver() {
             Some(_) => true,
             None => {
                 chan.park_consumer(&waker);
-                match chan.pop_control() {
+                match chan.pop_control_fenced() {
                     Some(_) => {
                         chan.unpark_consumer();
                         true
