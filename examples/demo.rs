@@ -39,7 +39,7 @@
 //! ```text
 //! cargo run --release --example demo
 //! cargo run --release --example demo -- --seconds 8 --no-pause
-//! cargo run --release --example demo --features prometheus -- --metrics 127.0.0.1:9464
+//! cargo run --release --example demo -- --metrics 127.0.0.1:9464
 //! ```
 //!
 //! Exit codes: 0 when every check passes, 1 when one fails, 2 for a bad argument or when
@@ -951,13 +951,14 @@ fn serve_metrics(addr: SocketAddr) -> Result<(), String> {
     actix_backpressure::prometheus::install(addr).map_err(|err| err.to_string())
 }
 
-/// Without the feature `prometheus` there is no exporter to serve the metrics with.
+/// Without the feature `prometheus`, the exporter the examples have as a dev-dependency, on a
+/// thread of its own (with its default histogram buckets rather than the library's).
 #[cfg(not(feature = "prometheus"))]
 fn serve_metrics(addr: SocketAddr) -> Result<(), String> {
-    Err(format!(
-        "--metrics needs the feature `prometheus`: cargo run --release --example demo \
-         --features prometheus -- --metrics {addr}"
-    ))
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()
+        .map_err(|err| format!("cannot serve Prometheus metrics on {addr}: {err}"))
 }
 
 fn main() -> ExitCode {
