@@ -25,6 +25,10 @@ pub const DEFAULT_REFUSED_DELAY: Duration = Duration::from_millis(250);
 pub const DEFAULT_PROGRESS_AFTER: f64 = 0.5;
 /// How often the lag and in-flight gauges are refreshed, by default.
 pub const DEFAULT_GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest duration a setting may have: one day. The server keeps durations in
+/// nanoseconds, and the source adds them to the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The shortest pull request expiry accepted.
 pub const MIN_EXPIRES: Duration = Duration::from_millis(10);
 
@@ -311,6 +315,17 @@ impl SourceConfig {
                 return Err(ConfigError::ZeroDuration { setting });
             }
         }
+        for (setting, value) in [
+            ("ack_wait", self.ack_wait),
+            ("gauge_interval", self.gauge_interval),
+            ("expires", self.expires),
+            ("retry_delay", self.retry_delay),
+            ("refused_delay", self.refused_delay),
+        ] {
+            if value > MAX_DURATION {
+                return Err(ConfigError::DurationTooLong { setting, value });
+            }
+        }
         if self.expires < MIN_EXPIRES {
             return Err(ConfigError::ExpiresTooShort {
                 expires: self.expires,
@@ -406,6 +421,14 @@ pub enum ConfigError {
         /// The setting.
         setting: &'static str,
     },
+    /// A duration is above [`MAX_DURATION`].
+    #[error("`{setting}` must be at most {MAX_DURATION:?}, got {value:?}")]
+    DurationTooLong {
+        /// The setting's name.
+        setting: &'static str,
+        /// The duration given.
+        value: Duration,
+    },
     /// The pull request expiry is below [`MIN_EXPIRES`].
     #[error("`expires` must be at least {MIN_EXPIRES:?}, got {expires:?}")]
     ExpiresTooShort {
@@ -453,6 +476,14 @@ mod tests {
                 "filter subject `a b` is invalid",
             ),
             (base().batch(0), "`batch` must be at least 1, got 0"),
+            (
+                base().expires(Duration::MAX),
+                "`expires` must be at most 86400s",
+            ),
+            (
+                base().refused_delay(Duration::from_secs(86_401)),
+                "`refused_delay` must be at most 86400s",
+            ),
             (
                 base().max_in_flight(0),
                 "`max_in_flight` must be at least 1",

@@ -44,8 +44,10 @@ pub trait Feed: Send + Sync + 'static {
     ///
     /// # Cancel safety
     ///
-    /// The source never drops a `feed` future before it completes (it waits for every
-    /// delivery when it stops), so implementations need not be cancel safe.
+    /// The source does not drop a `feed` future before it completes (it waits for every
+    /// delivery when it stops; under `Block`, that includes a delivery waiting for room), so
+    /// implementations need not be cancel safe; only the runtime shutting down drops them. A
+    /// `feed` that panics counts as [`NotHandled::Stopped`]: the message is nak'ed.
     async fn feed(&self, msg: JetStreamMessage) -> Delivery;
 }
 

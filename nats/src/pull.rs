@@ -2,6 +2,7 @@
 //! progress acks for held messages.
 
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -247,7 +248,16 @@ fn deliver<F: Feed>(
 ) -> BoxFuture<'static, (u64, u64, Delivery)> {
     let feed = Arc::clone(feed);
     let sequence = msg.stream_sequence();
-    async move { (token, sequence, feed.feed(msg).await) }.boxed()
+    async move {
+        // A feed that panics must not take the source down with the messages it holds:
+        // the message counts as not handled (nak'ed, delivered again).
+        let delivery = AssertUnwindSafe(feed.feed(msg))
+            .catch_unwind()
+            .await
+            .unwrap_or(Delivery::NotHandled(NotHandled::Stopped));
+        (token, sequence, delivery)
+    }
+    .boxed()
 }
 
 /// Acks, nak's or terminates a delivered message according to what became of it.

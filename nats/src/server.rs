@@ -171,6 +171,8 @@ impl NatsServer {
             .arg(self.monitor_port.to_string())
             .arg("-sd")
             .arg(&store)
+            .arg("-P")
+            .arg(self.dir.join(PID_FILE))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -303,14 +305,55 @@ fn free_ports() -> Result<(u16, u16), ServerError> {
     ))
 }
 
+/// The server's pid file, in its directory: lets a later harness clean up after a test
+/// process that was killed before it could stop its server.
+const PID_FILE: &str = "nats-server.pid";
+
+/// The prefix of the harness's directories.
+const DIR_PREFIX: &str = "actix-backpressure-nats-";
+
+/// Kills the servers, and removes the directories, of harnesses whose process is gone (killed
+/// without unwinding: a CI timeout, say). Linux only (it reads `/proc`); best effort.
+fn sweep_leftovers() {
+    let proc = std::path::Path::new("/proc");
+    if !proc.is_dir() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
+            continue;
+        };
+        let Some(owner) = rest.split('-').next() else {
+            continue;
+        };
+        if owner.parse::<u32>().is_err() || proc.join(owner).exists() {
+            continue; // not ours, or its harness still runs
+        }
+        let dir = entry.path();
+        if let Ok(pid) = std::fs::read_to_string(dir.join(PID_FILE)) {
+            let pid = pid.trim();
+            let comm = std::fs::read_to_string(proc.join(pid).join("comm")).unwrap_or_default();
+            if comm.trim() == "nats-server" {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// A new directory under the system's temporary directory.
 fn temp_dir() -> Result<PathBuf, ServerError> {
+    sweep_leftovers();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let dir = std::env::temp_dir().join(format!(
-        "actix-backpressure-nats-{}-{}-{nanos}",
+        "{DIR_PREFIX}{}-{}-{nanos}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));

@@ -322,3 +322,53 @@ fn a_stopped_actor_stops_its_source_and_the_rest_goes_to_the_next_consumer() {
     });
     drop(server);
 }
+
+/// Panics the first time it is given stream sequence 3; handles everything else.
+struct PanicsOnce {
+    panicked: std::sync::atomic::AtomicBool,
+    handled: AtomicU64,
+}
+
+#[actix_backpressure_nats::async_trait]
+impl actix_backpressure_nats::Feed for PanicsOnce {
+    async fn feed(
+        &self,
+        msg: actix_backpressure_nats::JetStreamMessage,
+    ) -> actix_backpressure_nats::Delivery {
+        if msg.stream_sequence() == 3 && !self.panicked.swap(true, Ordering::SeqCst) {
+            panic!("a feed panicked (on purpose, in a test)");
+        }
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        actix_backpressure_nats::Delivery::Handled
+    }
+}
+
+#[test]
+fn a_feed_that_panics_neither_stops_the_source_nor_loses_the_message() {
+    let server = server();
+    let url = server.url();
+    in_system(Duration::from_secs(60), move || async move {
+        publish(&url, 10).await;
+        let feed = Arc::new(PanicsOnce {
+            panicked: Default::default(),
+            handled: AtomicU64::new(0),
+        });
+        let config =
+            SourceConfig::new(common::STREAM, "panicky").refused_delay(Duration::from_millis(50));
+        let source = JetStreamSource::connect(&url, config)
+            .await
+            .unwrap()
+            .start(Arc::clone(&feed));
+        eventually(Duration::from_secs(20), "all 10 acked", || {
+            source.stats().acked == 10
+        })
+        .await;
+        let stats = source.stats();
+        assert_eq!(feed.handled.load(Ordering::SeqCst), 10);
+        assert_eq!((stats.refused, stats.redelivered), (1, 1), "{stats:?}");
+        assert!(!source.is_stopped());
+        source.stop();
+        source.stopped().await;
+    });
+    drop(server);
+}

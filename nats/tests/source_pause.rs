@@ -139,11 +139,12 @@ fn messages_arriving_after_a_pause_wait_for_the_resume() {
         publish(&url, 0).await;
         let (actor, handled) = Slow::new(Duration::ZERO);
         let addr = actor.start_bounded(MailboxConfig::new(16).name("late"));
-        // A long pull request, outstanding when the source is paused.
+        // A long pull request, outstanding when the source is paused (long enough for a
+        // loaded machine to publish within it).
         let config = SourceConfig::new(common::STREAM, "late")
             .batch(8)
             .max_in_flight(8)
-            .expires(Duration::from_secs(2));
+            .expires(Duration::from_secs(10));
         let source = JetStreamSource::connect(&url, config)
             .await
             .unwrap()
@@ -179,6 +180,52 @@ fn messages_arriving_after_a_pause_wait_for_the_resume() {
         source.stop();
         let stats = source.stopped().await;
         assert_eq!((stats.acked, stats.redelivered), (5, 0));
+    });
+    drop(server);
+}
+
+#[test]
+fn a_paused_source_with_room_makes_no_pull_request() {
+    let server = server();
+    let url = server.url();
+    in_system(Duration::from_secs(60), move || async move {
+        publish(&url, 0).await;
+        let (actor, _handled) = Slow::new(Duration::ZERO);
+        let addr = actor.start_bounded(MailboxConfig::new(16).name("room"));
+        // Room for 32, short pull requests: only the pause keeps it from pulling again.
+        let config = SourceConfig::new(common::STREAM, "room")
+            .batch(8)
+            .max_in_flight(32)
+            .expires(Duration::from_millis(200));
+        let source = JetStreamSource::connect(&url, config)
+            .await
+            .unwrap()
+            .start(addr.clone());
+        eventually(Duration::from_secs(5), "a pull request", || {
+            source.stats().pulls >= 1
+        })
+        .await;
+        source.pause();
+        // The request outstanding at the pause ends within its expiry.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = source.stats().pulls;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            source.stats().pulls,
+            before,
+            "no pull request while paused, with room and 7 expiries gone by"
+        );
+        source.resume();
+        eventually(
+            Duration::from_secs(5),
+            "pulling again after the resume",
+            || source.stats().pulls > before,
+        )
+        .await;
+        source.stop();
+        tokio::time::timeout(Duration::from_secs(10), source.stopped())
+            .await
+            .expect("the source stops");
     });
     drop(server);
 }
