@@ -266,3 +266,37 @@ fn invalid_scaling_rules_are_refused() {
         supervisor.stop();
     });
 }
+
+/// A scaling rule with a bug.
+struct Panicky;
+
+#[async_trait]
+impl ScalingPolicy for Panicky {
+    async fn decide(&mut self, _: &PoolState) -> Scale {
+        panic!("a scaling rule panicked (on purpose, in a test)");
+    }
+}
+
+#[test]
+fn a_scaling_rule_that_panics_leaves_the_supervisor_running() {
+    on_virtual_time(LIMIT, || async {
+        let broken = pool_named("broken", 10, 1, 4);
+        let healthy = pool_named("healthy", 100, 1, 4);
+        let supervisor = PressureSupervisor::start();
+        let sizes = record_sizes(&supervisor);
+        supervisor.manage_pool(&broken, Panicky).unwrap();
+        supervisor
+            .manage_pool(&healthy, HpaScaling::new().up_after(Duration::ZERO))
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(supervisor.is_running());
+        assert_eq!(broken.workers(), 1, "the broken rule's pool keeps its size");
+        // The other pool is still managed.
+        for n in 0..100 {
+            healthy.try_send(Job(n)).unwrap();
+        }
+        eventually(|| !sizes.lock().unwrap().is_empty()).await;
+        assert!(healthy.workers() > 1);
+        supervisor.stop();
+    });
+}

@@ -109,6 +109,12 @@ fn consumer_process() {
             .await
             .expect("the child binds to the consumer")
             .start(recorder);
+        // Bound and pulling: tell the parent (a line the record readers skip).
+        OpenOptions::new()
+            .append(true)
+            .open(var(ENV_OUT))
+            .and_then(|mut out| out.write_all(b"R 0 0\n"))
+            .expect("write the ready line");
         tokio::time::sleep(CHILD_LIFETIME).await;
         source.stop();
         source.stopped().await;
@@ -338,11 +344,27 @@ fn two_processes_sharing_the_durable_consumer_both_receive_work() {
     let url = server.url();
     let dir = TempDir::new("two");
     let rt = runtime();
-    rt.block_on(publish(&url, N));
+    rt.block_on(publish(&url, 0));
     let started = Instant::now();
     let (a_out, b_out) = (dir.0.join("a.txt"), dir.0.join("b.txt"));
     let mut a = ChildProcess::spawn(&url, "pair", &a_out, None, 5);
     let mut b = ChildProcess::spawn(&url, "pair", &b_out, None, 5);
+    // Publish once both are pulling, so that a slow start does not leave one without work.
+    let ready = |file: &Path| read_records(file).iter().any(|r| r.kind == 'R');
+    wait_for(
+        Duration::from_secs(20),
+        "both processes ready",
+        &mut [&mut a, &mut b],
+        || ready(&a_out) && ready(&b_out),
+    );
+    rt.block_on(async {
+        let client = actix_backpressure_nats::async_nats::connect(url.as_str())
+            .await
+            .expect("connect to publish");
+        let js = actix_backpressure_nats::async_nats::jetstream::new(client.clone());
+        common::publish_more(&js, 1..=N).await;
+        client.flush().await.unwrap();
+    });
     wait_for(
         Duration::from_secs(40),
         "every message handled, and the consumer settled",

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use actix_backpressure_mailbox::{
     BoundedAddr, MailboxProbe, PoolScaler, PressureSample, WorkerPool,
 };
 use dashmap::DashMap;
+use futures_util::FutureExt;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
@@ -189,7 +191,17 @@ async fn manage(shared: Arc<Shared>, scaler: PoolScaler, mut rule: Box<dyn Scali
             min: scaler.min(),
             max: scaler.max(),
         };
-        let (action, target) = match rule.decide(&state).await {
+        // The rule is user code: if it panics, this pool is no longer managed (it keeps its
+        // size), and the supervisor goes on with the rest.
+        let Ok(decision) = AssertUnwindSafe(rule.decide(&state)).catch_unwind().await else {
+            tracing::error!(
+                target: "actix_backpressure::supervisor",
+                pool = &*name,
+                "the scaling rule panicked: the pool keeps its size and is no longer managed"
+            );
+            return;
+        };
+        let (action, target) = match decision {
             Scale::Hold => continue,
             Scale::Up(n) => (Action::ScaleUp, workers.saturating_add(n)),
             Scale::Down(n) => (Action::ScaleDown, workers.saturating_sub(n)),
@@ -459,7 +471,7 @@ impl SupervisorHandle {
     /// ([`Action::ScaleUp`]/[`Action::ScaleDown`]) and shows in
     /// [`SUPERVISOR_POOL_WORKERS`](crate::metrics::SUPERVISOR_POOL_WORKERS). The supervisor does
     /// not keep the pool alive, and stops managing it when the pool is gone or the supervisor
-    /// stops (the pool keeps its size then).
+    /// stops (the pool keeps its size then), or if the rule panics (logged).
     ///
     /// # Errors
     ///
