@@ -342,8 +342,9 @@ impl<A: Actor> Chan<A> {
         }
     }
 
-    /// Wakes every consumer, to look at the mailbox again (reconfiguration, closing).
-    fn wake_consumers(&self) {
+    /// Wakes every consumer (every pool worker), to look at the mailbox again: a
+    /// reconfiguration, closing, a worker to retire.
+    pub(crate) fn wake_consumers(&self) {
         match &self.core.shared {
             None => self.core.consumer.wake(),
             Some(shared) => notify(&shared.work, usize::MAX),
@@ -361,11 +362,6 @@ impl<A: Actor> Chan<A> {
                 }
             }
         }
-    }
-
-    /// Wakes every pool worker to look at the mailbox again (one retires, say).
-    pub(crate) fn wake_workers(&self) {
-        self.wake_consumers();
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -350,7 +350,7 @@ where
             }
             drop(state);
             // Idle workers look again, and the retired ones finish.
-            chan.wake_workers();
+            chan.wake_consumers();
         }
         target
     }
