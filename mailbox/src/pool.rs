@@ -158,7 +158,7 @@ where
 
     /// Workers in the pool: running, or asked for and starting; not those retiring.
     pub fn workers(&self) -> usize {
-        self.pool.live(&self.pool.state())
+        PoolOps::workers(&*self.pool)
     }
 
     /// The fewest workers the pool keeps.

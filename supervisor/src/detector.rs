@@ -41,12 +41,14 @@ impl Reading {
         }
     }
 
-    fn is_hot(&self, policy: &PressurePolicy) -> bool {
-        self.fill >= policy.high || self.overflowed > 0 || self.blocked
+    /// Under pressure: at least `high` full, or messages lost to overflow, or senders held.
+    pub(crate) fn is_hot(&self, high: f64) -> bool {
+        self.fill >= high || self.overflowed > 0 || self.blocked
     }
 
-    fn is_cool(&self, policy: &PressurePolicy) -> bool {
-        self.fill <= policy.low && self.overflowed == 0 && !self.blocked
+    /// Calm: at most `low` full, with nothing lost or held.
+    pub(crate) fn is_cool(&self, low: f64) -> bool {
+        self.fill <= low && self.overflowed == 0 && !self.blocked
     }
 }
 
@@ -79,9 +81,9 @@ impl Detector {
         reading: &Reading,
     ) -> Option<Transition> {
         let toward_other_state = if self.saturated {
-            reading.is_cool(policy)
+            reading.is_cool(policy.low)
         } else {
-            reading.is_hot(policy)
+            reading.is_hot(policy.high)
         };
         if !toward_other_state {
             self.since = None;

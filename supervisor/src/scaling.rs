@@ -194,8 +194,8 @@ impl ScalingPolicy for HpaScaling {
 
     async fn decide(&mut self, state: &PoolState) -> Scale {
         let r = &state.reading;
-        let hot = r.fill >= self.high || r.overflowed > 0 || r.blocked;
-        let cool = r.fill <= self.low && r.overflowed == 0 && !r.blocked && r.idle_consumers > 0;
+        let hot = r.is_hot(self.high);
+        let cool = r.is_cool(self.low) && r.idle_consumers > 0;
         let now = state.at;
         self.hot_since = if hot {
             Some(self.hot_since.unwrap_or(now))
