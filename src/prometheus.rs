@@ -4,12 +4,39 @@ use std::net::SocketAddr;
 
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
 
-use crate::mailbox::metrics::{MAILBOX_HANDLER_SECONDS, MAILBOX_WAIT_SECONDS};
+use crate::mailbox::metrics::{MetricKind, METRICS};
 
 /// Histogram buckets for time spent in a mailbox or a handler, in seconds: 10 µs to 60 s.
 pub const TIME_BUCKETS: &[f64] = &[
     0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0,
 ];
+
+/// A Prometheus recorder's builder set up for this crate's metrics: [`TIME_BUCKETS`] for
+/// every mailbox histogram (so that they render as histograms, not summaries, and
+/// `histogram_quantile` works). [`install`] uses it; use it to serve the metrics your own way
+/// (another listener, a push gateway, a recorder of your own for tests).
+///
+/// # Errors
+///
+/// As [`PrometheusBuilder::set_buckets_for_metric`] (never, with the crate's buckets).
+///
+/// # Examples
+///
+/// ```
+/// let recorder = actix_backpressure::prometheus::builder()
+///     .expect("buckets")
+///     .build_recorder();
+/// let scrape = recorder.handle().render();
+/// assert!(scrape.is_empty());
+/// ```
+pub fn builder() -> Result<PrometheusBuilder, BuildError> {
+    METRICS
+        .iter()
+        .filter(|metric| metric.kind == MetricKind::Histogram)
+        .try_fold(PrometheusBuilder::new(), |builder, metric| {
+            builder.set_buckets_for_metric(Matcher::Full(metric.name.into()), TIME_BUCKETS)
+        })
+}
 
 /// Where [`install_default`] serves the metrics: loopback only, Prometheus's registered
 /// port for client-library exporters.
@@ -72,16 +99,9 @@ pub fn install(addr: SocketAddr) -> Result<(), InstallError> {
         .map_err(InstallError::Thread)?;
     // The listener is bound here, inside the runtime, so that bind errors come back to us.
     let (recorder, exporter) = runtime.block_on(async {
-        PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .set_buckets_for_metric(Matcher::Full(MAILBOX_WAIT_SECONDS.into()), TIME_BUCKETS)
-            .and_then(|b| {
-                b.set_buckets_for_metric(
-                    Matcher::Full(MAILBOX_HANDLER_SECONDS.into()),
-                    TIME_BUCKETS,
-                )
-            })
+        builder()
             .map_err(build)?
+            .with_http_listener(addr)
             .build()
             .map_err(build)
     })?;

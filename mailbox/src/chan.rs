@@ -168,6 +168,7 @@ impl Core {
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
         self.counters.add_blocked(waited);
+        crate::metrics::record_blocked(self, waited);
     }
 
     pub(crate) fn stats(&self) -> MailboxStats {

@@ -28,6 +28,17 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason, in the order the metrics list them (the `reason` label of
+    /// [`mailbox_dropped_total`](crate::metrics::MAILBOX_DROPPED_TOTAL) takes each value).
+    pub const ALL: [DropReason; 6] = [
+        DropReason::DropNewest,
+        DropReason::DropOldest,
+        DropReason::Rejected,
+        DropReason::Timeout,
+        DropReason::Stopped,
+        DropReason::Closed,
+    ];
+
     /// The reason's label value: `drop_newest`, `drop_oldest`, `rejected`, `timeout`,
     /// `stopped` or `closed`.
     pub const fn as_str(self) -> &'static str {

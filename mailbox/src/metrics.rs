@@ -6,13 +6,112 @@
 //!   thread, about once per [`REFRESH_INTERVAL`], and set on the installed recorder
 //!   ([`refresh`] does it at once); every metric is described at each refresh, so the order in
 //!   which the recorder and the mailboxes start does not matter;
-//! - the two histograms are recorded for one message in [`TIMING_SAMPLE`] per sending thread.
+//! - the wait and handler histograms are recorded for one message in [`TIMING_SAMPLE`] per
+//!   sending thread;
+//! - [`mailbox_sender_blocked_seconds`](MAILBOX_SENDER_BLOCKED_SECONDS) is recorded for every
+//!   wait for room, when the wait ends.
 //!
 //! Mailboxes with the same name and policy add up into one series (the capacity too), unless
 //! they are told apart with [`MailboxConfig::metrics_instance`](crate::MailboxConfig::metrics_instance).
 //! When an actor stops for good, its depth leaves the series at the next refresh (a series with
 //! no mailbox left shows depth 0) and its final counts stay in the counters, which never go
 //! down.
+//!
+//! # The contract
+//!
+//! [`METRICS`] lists every metric with its type and labels: the dashboard, the alert rules and
+//! the tests are checked against it. Every series carries `actor` (the mailbox's name) and
+//! `policy` (an [`OverflowPolicy::as_str`](crate::OverflowPolicy::as_str)), and `instance` when
+//! the mailbox has one; `mailbox_dropped_total` also carries `reason`, one of
+//! [`DropReason::ALL`](crate::DropReason::ALL). Times are in seconds, with sub-second
+//! precision.
+
+/// What a metric is, in Prometheus's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// Only goes up (its name ends in `_total`).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Observations in buckets: `_bucket`, `_sum` and `_count` series.
+    Histogram,
+}
+
+impl MetricKind {
+    /// The type's name in the Prometheus text format: `counter`, `gauge` or `histogram`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        }
+    }
+}
+
+/// One metric of the contract: its name, type and labels.
+///
+/// # Examples
+///
+/// ```
+/// use actix_backpressure_mailbox::metrics::{MetricKind, METRICS};
+///
+/// let depth = METRICS.iter().find(|m| m.name == "mailbox_depth").unwrap();
+/// assert_eq!(depth.kind, MetricKind::Gauge);
+/// assert_eq!(depth.labels, ["actor", "policy"]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricSpec {
+    /// The metric's name (for a histogram, the base of `_bucket`, `_sum` and `_count`).
+    pub name: &'static str,
+    /// Its type.
+    pub kind: MetricKind,
+    /// Labels every series carries.
+    pub labels: &'static [&'static str],
+    /// Labels a series may also carry.
+    pub optional_labels: &'static [&'static str],
+    /// What it measures (the `# HELP` line).
+    pub help: &'static str,
+    /// Kept for one release only, next to the metric that replaces it.
+    pub deprecated: bool,
+}
+
+impl MetricSpec {
+    /// A metric with no optional label, not deprecated.
+    pub const fn new(
+        name: &'static str,
+        kind: MetricKind,
+        labels: &'static [&'static str],
+        help: &'static str,
+    ) -> Self {
+        MetricSpec {
+            name,
+            kind,
+            labels,
+            optional_labels: &[],
+            help,
+            deprecated: false,
+        }
+    }
+
+    /// The same, with labels a series may also carry.
+    pub const fn with_optional_labels(mut self, labels: &'static [&'static str]) -> Self {
+        self.optional_labels = labels;
+        self
+    }
+
+    /// The same, marked deprecated.
+    pub const fn deprecated(mut self) -> Self {
+        self.deprecated = true;
+        self
+    }
+
+    /// Whether its values are in seconds (its name says so, as Prometheus's conventions want).
+    pub fn in_seconds(&self) -> bool {
+        self.name.ends_with("_seconds") || self.name.ends_with("_seconds_total")
+    }
+}
 
 /// `mailbox_depth` (gauge): messages queued.
 pub const MAILBOX_DEPTH: &str = "mailbox_depth";
@@ -25,15 +124,101 @@ pub const MAILBOX_HANDLED_TOTAL: &str = "mailbox_handled_total";
 /// `mailbox_dropped_total` (counter, label `reason`): messages that did not reach their
 /// handler, by [`DropReason`](crate::DropReason).
 pub const MAILBOX_DROPPED_TOTAL: &str = "mailbox_dropped_total";
-/// `mailbox_sender_blocked_seconds_total` (counter): whole seconds senders spent waiting for
-/// room, summed over senders.
+/// `mailbox_sender_blocked_seconds` (histogram): how long each sender that waited for room
+/// waited, recorded when the wait ends (room, deadline, close). Its `_sum` is the blocked
+/// time summed over senders, in seconds with sub-second precision: `rate()` of it is the
+/// fraction of time a sender was blocked (with several senders, how many were blocked on
+/// average); its `_count` counts the waits.
+pub const MAILBOX_SENDER_BLOCKED_SECONDS: &str = "mailbox_sender_blocked_seconds";
+/// `mailbox_sender_blocked_seconds_total` (counter): *whole* seconds senders spent waiting
+/// for room, summed over senders.
+#[deprecated(
+    since = "0.2.0",
+    note = "counts whole seconds only: use `MAILBOX_SENDER_BLOCKED_SECONDS` (its `_sum`)"
+)]
 pub const MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL: &str = "mailbox_sender_blocked_seconds_total";
+/// The deprecated name, for the library's own use until it goes.
+const BLOCKED_WHOLE_SECONDS: &str = "mailbox_sender_blocked_seconds_total";
 /// `mailbox_wait_seconds` (histogram): time from enqueue to handler start.
 pub const MAILBOX_WAIT_SECONDS: &str = "mailbox_wait_seconds";
 /// `mailbox_handler_seconds` (histogram): handler run time; for a request, until its response
 /// is sent (later, for an asynchronous response); for a message sent without waiting for a
 /// response, the handler call.
 pub const MAILBOX_HANDLER_SECONDS: &str = "mailbox_handler_seconds";
+
+const SERIES: &[&str] = &["actor", "policy"];
+const DROPPED: &[&str] = &["actor", "policy", "reason"];
+const INSTANCE: &[&str] = &["instance"];
+
+/// Every mailbox metric, with its type and labels: the contract that the dashboard, the alert
+/// rules and the tests rely on.
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::new(
+        MAILBOX_DEPTH,
+        MetricKind::Gauge,
+        SERIES,
+        "Messages queued in the mailbox.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_CAPACITY,
+        MetricKind::Gauge,
+        SERIES,
+        "The mailbox's capacity.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_ENQUEUED_TOTAL,
+        MetricKind::Counter,
+        SERIES,
+        "Messages queued.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_HANDLED_TOTAL,
+        MetricKind::Counter,
+        SERIES,
+        "Messages whose handler was called.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_DROPPED_TOTAL,
+        MetricKind::Counter,
+        DROPPED,
+        "Messages that did not reach their handler, by reason.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_SENDER_BLOCKED_SECONDS,
+        MetricKind::Histogram,
+        SERIES,
+        "Time each sender waited for room in the mailbox; the sum is over senders.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        BLOCKED_WHOLE_SECONDS,
+        MetricKind::Counter,
+        SERIES,
+        "Whole seconds senders waited for room, summed over senders (deprecated: use \
+         mailbox_sender_blocked_seconds_sum).",
+    )
+    .with_optional_labels(INSTANCE)
+    .deprecated(),
+    MetricSpec::new(
+        MAILBOX_WAIT_SECONDS,
+        MetricKind::Histogram,
+        SERIES,
+        "Time from enqueue to handler start (sampled).",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_HANDLER_SECONDS,
+        MetricKind::Histogram,
+        SERIES,
+        "Handler run time, until the response is sent (sampled).",
+    )
+    .with_optional_labels(INSTANCE),
+];
 
 /// One message in this many, per sending thread, is timed for the histograms.
 pub const TIMING_SAMPLE: u32 = 64;
@@ -52,10 +237,10 @@ pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs
 #[cfg(feature = "metrics")]
 pub use imp::refresh;
 #[cfg(feature = "metrics")]
-pub(crate) use imp::{register, sample_tick, Timers};
+pub(crate) use imp::{record_blocked, register, sample_tick, Timers};
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use noop::{register, sample_tick, Timers};
+pub(crate) use noop::{record_blocked, register, sample_tick, Timers};
 
 #[cfg(feature = "metrics")]
 mod imp {
@@ -147,14 +332,7 @@ mod imp {
         }
     }
 
-    const REASONS: [DropReason; 6] = [
-        DropReason::DropNewest,
-        DropReason::DropOldest,
-        DropReason::Rejected,
-        DropReason::Timeout,
-        DropReason::Stopped,
-        DropReason::Closed,
-    ];
+    const REASONS: [DropReason; 6] = DropReason::ALL;
 
     struct Entry {
         mailbox: Weak<dyn Observed>,
@@ -303,8 +481,7 @@ mod imp {
         metrics::gauge!(MAILBOX_CAPACITY, &labels).set(f.capacity as f64);
         metrics::counter!(MAILBOX_ENQUEUED_TOTAL, &labels).absolute(f.enqueued);
         metrics::counter!(MAILBOX_HANDLED_TOTAL, &labels).absolute(f.handled);
-        metrics::counter!(MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL, &labels)
-            .absolute(f.blocked.as_secs());
+        metrics::counter!(BLOCKED_WHOLE_SECONDS, &labels).absolute(f.blocked.as_secs());
         for (count, reason) in f.dropped.iter().zip(REASONS) {
             let mut labels = labels.clone();
             labels.push(("reason", reason.as_str().to_owned()));
@@ -313,38 +490,34 @@ mod imp {
     }
 
     fn describe() {
-        metrics::describe_gauge!(
-            MAILBOX_DEPTH,
-            Unit::Count,
-            "Messages queued in the mailbox."
-        );
-        metrics::describe_gauge!(MAILBOX_CAPACITY, Unit::Count, "The mailbox's capacity.");
-        metrics::describe_counter!(MAILBOX_ENQUEUED_TOTAL, Unit::Count, "Messages queued.");
-        metrics::describe_counter!(
-            MAILBOX_HANDLED_TOTAL,
-            Unit::Count,
-            "Messages whose handler was called."
-        );
-        metrics::describe_counter!(
-            MAILBOX_DROPPED_TOTAL,
-            Unit::Count,
-            "Messages that did not reach their handler, by reason."
-        );
-        metrics::describe_counter!(
-            MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL,
-            Unit::Seconds,
-            "Seconds senders waited for room in the mailbox, summed over senders."
-        );
-        metrics::describe_histogram!(
-            MAILBOX_WAIT_SECONDS,
-            Unit::Seconds,
-            "Time from enqueue to handler start (sampled)."
-        );
-        metrics::describe_histogram!(
-            MAILBOX_HANDLER_SECONDS,
-            Unit::Seconds,
-            "Handler run time, until the response is sent (sampled)."
-        );
+        for metric in METRICS {
+            let unit = if metric.in_seconds() {
+                Unit::Seconds
+            } else {
+                Unit::Count
+            };
+            match metric.kind {
+                MetricKind::Counter => metrics::describe_counter!(metric.name, unit, metric.help),
+                MetricKind::Gauge => metrics::describe_gauge!(metric.name, unit, metric.help),
+                MetricKind::Histogram => {
+                    metrics::describe_histogram!(metric.name, unit, metric.help)
+                }
+            }
+        }
+    }
+
+    /// Records one wait for room in `core`'s mailbox, as it ends.
+    pub(crate) fn record_blocked(core: &Core, waited: Duration) {
+        metrics::histogram!(MAILBOX_SENDER_BLOCKED_SECONDS, &series_labels(core)).record(waited);
+    }
+
+    /// The labels of `core`'s series now (its capped instance included).
+    fn series_labels(core: &Core) -> Vec<(&'static str, String)> {
+        let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .get_or_insert_with(State::default)
+            .series_of(core)
+            .labels()
     }
 
     thread_local! {
@@ -384,10 +557,7 @@ mod imp {
                     Arc::clone(histograms)
                 }
                 _ => {
-                    let labels = [
-                        ("actor", core.name.to_string()),
-                        ("policy", core.policy().as_str().to_owned()),
-                    ];
+                    let labels = series_labels(core);
                     let histograms = Arc::new(Histograms {
                         wait: metrics::histogram!(MAILBOX_WAIT_SECONDS, &labels),
                         handler: metrics::histogram!(MAILBOX_HANDLER_SECONDS, &labels),
@@ -407,6 +577,9 @@ mod noop {
     use crate::stats::Counters;
 
     pub(crate) fn register<T: ?Sized>(_: Weak<T>, _: Arc<Counters>) {}
+
+    #[inline]
+    pub(crate) fn record_blocked(_: &crate::chan::Core, _: std::time::Duration) {}
 
     #[inline]
     pub(crate) fn sample_tick() -> bool {

@@ -34,10 +34,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// The actions counted by
+    /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL).
+    pub const COUNTED: [Action; 4] = [
+        Action::Pause,
+        Action::Resume,
+        Action::ScaleUp,
+        Action::ScaleDown,
+    ];
+
     /// `"saturated"`, `"recovered"`, `"pause"`, `"resume"`, `"scale_up"` or `"scale_down"`:
     /// for the last four, the `action` label of
     /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Action::Saturated => "saturated",
             Action::Recovered => "recovered",

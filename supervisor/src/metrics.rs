@@ -3,6 +3,7 @@
 //! They are set when a decision is made (and to 0 when a mailbox or upstream is registered),
 //! so they cost nothing between decisions.
 
+use actix_backpressure_mailbox::metrics::{MetricKind, MetricSpec};
 use metrics::Unit;
 
 /// `supervisor_mailbox_saturated` (gauge, label `actor`): 1 while the watched mailbox counts
@@ -19,27 +20,42 @@ pub const SUPERVISOR_ACTIONS_TOTAL: &str = "supervisor_actions_total";
 /// included, retiring ones not).
 pub const SUPERVISOR_POOL_WORKERS: &str = "supervisor_pool_workers";
 
-pub(crate) fn describe() {
-    metrics::describe_gauge!(
-        SUPERVISOR_POOL_WORKERS,
-        Unit::Count,
-        "Workers of a pool managed by the pressure supervisor"
-    );
-    metrics::describe_gauge!(
+/// Every supervisor metric, with its type and labels (the mailbox's are in
+/// [`actix_backpressure_mailbox::metrics::METRICS`]).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::new(
         SUPERVISOR_MAILBOX_SATURATED,
-        Unit::Count,
-        "1 while the watched mailbox counts as saturated, else 0"
-    );
-    metrics::describe_gauge!(
+        MetricKind::Gauge,
+        &["actor"],
+        "1 while the watched mailbox counts as saturated, else 0",
+    ),
+    MetricSpec::new(
         SUPERVISOR_UPSTREAM_PAUSED,
-        Unit::Count,
-        "1 while the supervisor holds the upstream paused, else 0"
-    );
-    metrics::describe_counter!(
+        MetricKind::Gauge,
+        &["upstream"],
+        "1 while the supervisor holds the upstream paused, else 0",
+    ),
+    MetricSpec::new(
         SUPERVISOR_ACTIONS_TOTAL,
-        Unit::Count,
-        "Actions the pressure supervisor took, by action"
-    );
+        MetricKind::Counter,
+        &["action"],
+        "Actions the pressure supervisor took, by action",
+    ),
+    MetricSpec::new(
+        SUPERVISOR_POOL_WORKERS,
+        MetricKind::Gauge,
+        &["pool"],
+        "Workers of a pool managed by the pressure supervisor",
+    ),
+];
+
+pub(crate) fn describe() {
+    for metric in METRICS {
+        match metric.kind {
+            MetricKind::Counter => metrics::describe_counter!(metric.name, Unit::Count, metric.help),
+            _ => metrics::describe_gauge!(metric.name, Unit::Count, metric.help),
+        }
+    }
 }
 
 pub(crate) fn saturated(actor: &str, saturated: bool) {
