@@ -52,7 +52,9 @@ pub const METRICS: &[MetricSpec] = &[
 pub(crate) fn describe() {
     for metric in METRICS {
         match metric.kind {
-            MetricKind::Counter => metrics::describe_counter!(metric.name, Unit::Count, metric.help),
+            MetricKind::Counter => {
+                metrics::describe_counter!(metric.name, Unit::Count, metric.help)
+            }
             _ => metrics::describe_gauge!(metric.name, Unit::Count, metric.help),
         }
     }
