@@ -993,6 +993,10 @@ fn main() -> ExitCode {
     }
     if let Some(addr) = args.metrics {
         println!("serving metrics on http://{addr}/metrics until the demo ends");
+        println!(
+            "point Prometheus at it (scrape_configs: targets [\"{addr}\"]), then import or provision \
+             dashboards/actix-backpressure.json in Grafana; alert rules: dashboards/alerts.yml"
+        );
     }
 
     let outcome = System::new().block_on(async move {

@@ -132,6 +132,11 @@ fn main() {
         "serving metrics on http://{}/metrics for {} s",
         args.listen, args.seconds
     );
+    println!(
+        "point Prometheus at it (scrape_configs: targets [\"{}\"]), then import or provision \
+         dashboards/actix-backpressure.json in Grafana; alert rules: dashboards/alerts.yml",
+        args.listen
+    );
     let system = System::new();
     system.block_on(async move {
         let start = Instant::now();
