@@ -74,14 +74,7 @@ fn assert_agrees(actor: &str, addr: &BoundedAddr<Recorder>) {
     assert_eq!(v[names::MAILBOX_CAPACITY], addr.capacity() as f64);
     assert_eq!(v[names::MAILBOX_ENQUEUED_TOTAL], stats.enqueued as f64);
     assert_eq!(v[names::MAILBOX_HANDLED_TOTAL], stats.handled as f64);
-    for reason in [
-        DropReason::DropNewest,
-        DropReason::DropOldest,
-        DropReason::Rejected,
-        DropReason::Timeout,
-        DropReason::Stopped,
-        DropReason::Closed,
-    ] {
+    for reason in DropReason::ALL {
         let key = format!("{}{{{}}}", names::MAILBOX_DROPPED_TOTAL, reason.as_str());
         assert_eq!(v[&key], stats.dropped(reason) as f64, "{key}");
     }
@@ -163,6 +156,24 @@ async fn histograms_receive_samples_and_metrics_can_be_turned_off() {
             silent.send(Item(n)).await.unwrap();
         }
         assert!(values("m-silent").is_empty());
+
+        // A sender that waits for room on a silent mailbox records no blocked time either.
+        let (held, _, release) = held_recorder(
+            MailboxConfig::new(1)
+                .name("m-silent-blocked")
+                .metrics(false),
+        )
+        .await;
+        held.tell(Item(1)).await.unwrap();
+        let blocked = {
+            let held = held.clone();
+            actix::spawn(async move { held.tell(Item(2)).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        release.send(()).unwrap();
+        blocked.await.unwrap().unwrap();
+        assert!(held.stats().sender_blocked > std::time::Duration::ZERO);
+        assert!(values("m-silent-blocked").is_empty());
     })
     .await;
 }

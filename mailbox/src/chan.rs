@@ -39,7 +39,8 @@ pub(crate) struct Core {
     policy: AtomicU8,
     pub(crate) batch: usize,
     hook: Option<DropHook>,
-    /// Whether sends are sampled for the timing histograms.
+    /// Whether the mailbox reports metrics: sends sampled for the timing histograms, and
+    /// every blocked wait.
     timing: bool,
     /// Shared with the metrics refresher, which reads them one last time after the mailbox is
     /// gone.
@@ -168,7 +169,9 @@ impl Core {
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
         self.counters.add_blocked(waited);
-        crate::metrics::record_blocked(self, waited);
+        if self.timing {
+            crate::metrics::record_blocked(self, waited);
+        }
     }
 
     pub(crate) fn stats(&self) -> MailboxStats {
