@@ -92,18 +92,11 @@ const BAR: usize = 30;
 
 const USAGE: &str = "usage: demo [--seconds N] [--no-pause] [--metrics ADDR]";
 
-/// Every way a record can be lost, in the order the summary prints them.
-const LOSSES: [DropReason; 6] = [
-    DropReason::DropNewest,
-    DropReason::DropOldest,
-    DropReason::Rejected,
-    DropReason::Timeout,
-    DropReason::Stopped,
-    DropReason::Closed,
-];
-
 fn lost(stats: &MailboxStats) -> u64 {
-    LOSSES.iter().map(|&reason| stats.dropped(reason)).sum()
+    DropReason::ALL
+        .iter()
+        .map(|&reason| stats.dropped(reason))
+        .sum()
 }
 
 /// One phase of the load.
@@ -487,7 +480,7 @@ fn bar(depth: usize, capacity: usize) -> String {
 
 /// Records dropped, by reason: `0`, or `12 (drop_newest 12)`.
 fn drops(stats: &MailboxStats) -> String {
-    let reasons: Vec<String> = LOSSES
+    let reasons: Vec<String> = DropReason::ALL
         .iter()
         .filter(|&&reason| stats.dropped(reason) > 0)
         .map(|&reason| format!("{reason} {}", stats.dropped(reason)))
@@ -666,7 +659,7 @@ struct Outcome {
 impl Outcome {
     fn print(&self) {
         let stage = |name: &str, offered: u64, stats: &MailboxStats| {
-            let by_reason: Vec<String> = LOSSES
+            let by_reason: Vec<String> = DropReason::ALL
                 .iter()
                 .map(|&reason| format!("{reason} {}", stats.dropped(reason)))
                 .collect();

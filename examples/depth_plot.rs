@@ -65,18 +65,11 @@ const TITLE: &str = "mailbox depth under a 4x overload, capacity 32";
 
 const USAGE: &str = "usage: depth_plot [OUTPUT.png]  (default: docs/depth-by-policy.png)";
 
-/// Every way a message can be lost.
-const LOSSES: [DropReason; 6] = [
-    DropReason::DropNewest,
-    DropReason::DropOldest,
-    DropReason::Rejected,
-    DropReason::Timeout,
-    DropReason::Stopped,
-    DropReason::Closed,
-];
-
 fn lost(stats: &MailboxStats) -> u64 {
-    LOSSES.iter().map(|&reason| stats.dropped(reason)).sum()
+    DropReason::ALL
+        .iter()
+        .map(|&reason| stats.dropped(reason))
+        .sum()
 }
 
 /// One message.

@@ -59,18 +59,11 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 const USAGE: &str = "usage: pause_upstream [--no-supervisor]";
 
-/// Every way an item can be lost, in the order the summary prints them.
-const LOSSES: [DropReason; 6] = [
-    DropReason::DropNewest,
-    DropReason::DropOldest,
-    DropReason::Rejected,
-    DropReason::Timeout,
-    DropReason::Stopped,
-    DropReason::Closed,
-];
-
 fn lost(stats: &MailboxStats) -> u64 {
-    LOSSES.iter().map(|&reason| stats.dropped(reason)).sum()
+    DropReason::ALL
+        .iter()
+        .map(|&reason| stats.dropped(reason))
+        .sum()
 }
 
 /// When the consumer's mailbox counts as saturated, and when as recovered.
@@ -169,7 +162,7 @@ struct Outcome {
 impl Outcome {
     fn print(&self) {
         let s = &self.stats;
-        let by_reason: Vec<String> = LOSSES
+        let by_reason: Vec<String> = DropReason::ALL
             .iter()
             .map(|&reason| format!("{} {}", reason.as_str(), s.dropped(reason)))
             .collect();

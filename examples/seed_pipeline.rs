@@ -52,16 +52,6 @@ const RUN_LIMIT_SECS: u32 = PRODUCTION_SECS + DRAIN_LIMIT_SECS + 10;
 const USAGE: &str =
     "usage: seed_pipeline [block | drop_newest | drop_oldest | reject | all]  (default: all)";
 
-/// Every way an item can be lost, in the order the summary prints them.
-const LOSSES: [DropReason; 6] = [
-    DropReason::DropNewest,
-    DropReason::DropOldest,
-    DropReason::Rejected,
-    DropReason::Timeout,
-    DropReason::Stopped,
-    DropReason::Closed,
-];
-
 /// A duration of wall time in scenario seconds.
 fn scenario_secs(wall: Duration) -> f64 {
     wall.as_secs_f64() / SECOND.as_secs_f64()
@@ -227,7 +217,7 @@ struct Summary {
 
 impl Summary {
     fn lost(&self) -> u64 {
-        LOSSES
+        DropReason::ALL
             .iter()
             .map(|&reason| self.stats.dropped(reason))
             .sum()
@@ -377,7 +367,10 @@ fn describe(policy: OverflowPolicy) -> &'static str {
 /// One timeline line.
 fn sample(label: &str, at: Duration, sink: &BoundedAddr<Consumer>, tally: &Tally) {
     let stats = sink.stats();
-    let lost: u64 = LOSSES.iter().map(|&reason| stats.dropped(reason)).sum();
+    let lost: u64 = DropReason::ALL
+        .iter()
+        .map(|&reason| stats.dropped(reason))
+        .sum();
     println!(
         "    {label:>7} {:>5.1}s  {:>3}/{CAPACITY}  {:>8}  {:>7}  {:>5}  {:>5.1}s",
         scenario_secs(at),
@@ -454,11 +447,15 @@ async fn run(policy: OverflowPolicy) -> Summary {
     every_item.sort_unstable();
     let each_item_once = every_item.into_iter().eq(1..=report.produced);
     let hook_total: u64 = hook_calls.values().sum();
-    let hook_matches = LOSSES.iter().all(|&reason| {
+    let hook_matches = DropReason::ALL.iter().all(|&reason| {
         let by_hook = hook_calls.get(&reason).copied().unwrap_or(0);
         let by_items = lost_items.iter().filter(|(_, r)| *r == reason).count() as u64;
         by_hook == stats.dropped(reason) && by_items == by_hook
-    }) && hook_total == LOSSES.iter().map(|&r| stats.dropped(r)).sum::<u64>();
+    }) && hook_total
+        == DropReason::ALL
+            .iter()
+            .map(|&r| stats.dropped(r))
+            .sum::<u64>();
     let finished = tally.finished.load(Relaxed);
     let mean_lag = if handled_items.is_empty() {
         0.0

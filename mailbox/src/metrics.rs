@@ -285,15 +285,15 @@ mod imp {
         capacity: u64,
         enqueued: u64,
         handled: u64,
-        dropped: [u64; REASONS.len()],
+        dropped: [u64; DropReason::ALL.len()],
         blocked: Duration,
     }
 
     impl Figures {
         /// The counters of `stats` (no depth, no capacity).
         fn counts(stats: &crate::MailboxStats) -> Figures {
-            let mut dropped = [0; REASONS.len()];
-            for (count, reason) in dropped.iter_mut().zip(REASONS) {
+            let mut dropped = [0; DropReason::ALL.len()];
+            for (count, reason) in dropped.iter_mut().zip(DropReason::ALL) {
                 *count = stats.dropped(reason);
             }
             Figures {
@@ -331,8 +331,6 @@ mod imp {
             }
         }
     }
-
-    const REASONS: [DropReason; 6] = DropReason::ALL;
 
     struct Entry {
         mailbox: Weak<dyn Observed>,
@@ -482,7 +480,7 @@ mod imp {
         metrics::counter!(MAILBOX_ENQUEUED_TOTAL, &labels).absolute(f.enqueued);
         metrics::counter!(MAILBOX_HANDLED_TOTAL, &labels).absolute(f.handled);
         metrics::counter!(BLOCKED_WHOLE_SECONDS, &labels).absolute(f.blocked.as_secs());
-        for (count, reason) in f.dropped.iter().zip(REASONS) {
+        for (count, reason) in f.dropped.iter().zip(DropReason::ALL) {
             let mut labels = labels.clone();
             labels.push(("reason", reason.as_str().to_owned()));
             metrics::counter!(MAILBOX_DROPPED_TOTAL, &labels).absolute(*count);
