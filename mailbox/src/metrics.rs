@@ -138,7 +138,8 @@ pub const MAILBOX_SENDER_BLOCKED_SECONDS: &str = "mailbox_sender_blocked_seconds
 )]
 pub const MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL: &str = "mailbox_sender_blocked_seconds_total";
 /// The deprecated name, for the library's own use until it goes.
-const BLOCKED_WHOLE_SECONDS: &str = "mailbox_sender_blocked_seconds_total";
+#[allow(deprecated)]
+const BLOCKED_WHOLE_SECONDS: &str = MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL;
 /// `mailbox_wait_seconds` (histogram): time from enqueue to handler start.
 pub const MAILBOX_WAIT_SECONDS: &str = "mailbox_wait_seconds";
 /// `mailbox_handler_seconds` (histogram): handler run time; for a request, until its response
