@@ -12,11 +12,11 @@ pub use actix_backpressure_nats as nats;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub use actix_backpressure_mailbox::{
-    Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient, ConfigError,
-    ConfigFileError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides,
-    MailboxProbe, MailboxStats, OverflowPolicy, PauseGate, PoolScaler, PressureSample, SendError,
-    TrySendError, UnknownPolicy, WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR,
-    DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
+    BoundedRequest, BoundedTell, ConfigError, ConfigFileError, DropReason, Dropped, MailboxConfig,
+    MailboxConfigs, MailboxOverrides, MailboxProbe, MailboxStats, OverflowPolicy, PauseGate,
+    PoolScaler, PressureSample, SendError, TrySendError, UnknownPolicy, WorkerPool,
+    WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 pub use actix_backpressure_supervisor::{
     Action, Decision, Decisions, GateUpstream, HpaScaling, PolicyError, PressurePolicy,
@@ -88,11 +88,33 @@ pub use actix_backpressure_derive::Backpressured;
 /// Everything needed to start and feed actors behind bounded mailboxes:
 /// `use actix_backpressure::prelude::*;` (with the feature `derive`, this includes
 /// `#[derive(Backpressured)]`).
+///
+/// It glob-imports beside `actix::prelude::*` without a clash: no name in it is also in
+/// actix's prelude. The error types are the exception that proves it. actix's prelude has a
+/// `SendError` of its own, so ours are left out; name them explicitly, and the explicit import
+/// wins over both globs:
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_backpressure::prelude::*;
+/// use actix_backpressure::{SendError, TrySendError};
+/// # fn _f(_: SendError<()>, _: TrySendError<()>, _: Option<BoundedAddr<Dummy>>) {}
+/// # struct Dummy;
+/// # impl Actor for Dummy { type Context = Context<Self>; }
+/// ```
+///
+/// | actix | this crate | when |
+/// |---|---|---|
+/// | `SendError::Full(m)` (from `try_send`) | [`TrySendError::Full(m)`](TrySendError::Full) | no room now, message back |
+/// | `SendError::Closed(m)` | [`TrySendError::Closed(m)`](TrySendError::Closed) / [`SendError::Closed(m)`](SendError::Closed) | the actor stopped, message back |
+/// | `MailboxError::Closed` (from `send`) | [`SendError::Closed`] (message back) or [`SendError::Stopped`] (queued, never handled) | the actor stopped |
+/// | `MailboxError::Timeout` (from `send(..).timeout(d)`) | [`SendError::Timeout(m)`](SendError::Timeout) (no room in time, message back) or [`SendError::ResponseTimeout`] (queued, no answer in time) | the deadline passed |
+/// | — | [`SendError::Full`], [`SendError::Dropped`], [`SendError::Evicted`], [`TrySendError::Dropped`] | the overflow policy refused or evicted it |
 pub mod prelude {
     pub use actix_backpressure_mailbox::{
         Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
-        ConfigError, DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxStats,
-        OverflowPolicy, PauseGate, SendError, TrySendError, WorkerPool,
+        BoundedRequest, BoundedTell, ConfigError, DropReason, Dropped, MailboxConfig,
+        MailboxConfigs, MailboxStats, OverflowPolicy, PauseGate, WorkerPool,
     };
     pub use actix_backpressure_supervisor::{
         HpaScaling, PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,

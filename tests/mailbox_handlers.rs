@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_backpressure::prelude::*;
+use actix_backpressure::TrySendError;
 use common::*;
 use tokio::sync::oneshot;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_backpressure::prelude::*;
 use actix_backpressure::BoundedRecipient;
+use actix_backpressure::{SendError, TrySendError};
 use common::*;
 
 /// What the drop hook saw: (reason, item number) pairs.

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_backpressure::prelude::*;
+use actix_backpressure::TrySendError;
 use actix_backpressure::{ConfigError, SendError};
 use common::*;
 use tokio::sync::oneshot;

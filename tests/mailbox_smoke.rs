@@ -3,6 +3,7 @@
 mod common;
 
 use actix_backpressure::prelude::*;
+use actix_backpressure::TrySendError;
 use common::*;
 use tokio::sync::oneshot;
 

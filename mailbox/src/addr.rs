@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use actix::{Actor, Handler, Message};
 
-use crate::chan::Chan;
+use crate::chan::{Chan, Sink};
 use crate::envelope::{reply_channel, Envelope, MsgEnvelope};
 use crate::probe::Observed;
-use crate::send::{deadline_after, push, try_push};
+use crate::send::try_push;
 use crate::{
-    BoundedRecipient, ConfigError, MailboxProbe, MailboxStats, OverflowPolicy, PauseGate,
-    SendError, TrySendError,
+    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats,
+    OverflowPolicy, PauseGate, SendError, TrySendError,
 };
 
 /// The address of an actor behind a bounded mailbox.
@@ -39,7 +39,12 @@ impl<A: Actor> BoundedAddr<A> {
         BoundedAddr { chan }
     }
 
-    /// Sends a request and waits for its response.
+    /// Sends a request; the returned [`BoundedRequest`] resolves to its response.
+    ///
+    /// As with actix's `Addr::send`, the message is offered to the mailbox now, in this call:
+    /// the order of calls is the order in the mailbox, whenever the futures are awaited. The
+    /// future owns what it needs: it can be spawned (`actix_rt::spawn(addr.send(m))`) or
+    /// stored, and [`BoundedRequest::timeout`] bounds the whole request.
     ///
     /// When the mailbox is full, [`Block`](OverflowPolicy::Block) waits for room (without
     /// blocking the thread; waiting senders are woken in order, but a new sender may take a
@@ -56,18 +61,17 @@ impl<A: Actor> BoundedAddr<A> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future while it waits for room drops the message, which was not queued.
-    /// Dropping it after the message was queued leaves the message queued: it is still
-    /// handled, and its response is discarded. A message is never both queued and lost.
-    pub async fn send<M>(&self, msg: M) -> Result<M::Result, SendError<M>>
+    /// Dropping the future while it waits for room (a full `Block` mailbox) drops the message,
+    /// which was not queued. Dropping it after the message was queued leaves the message
+    /// queued: it is still handled, and its response is discarded. A message is never both
+    /// queued and lost.
+    pub fn send<M>(&self, msg: M) -> BoundedRequest<M>
     where
         A: Handler<M>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        let (reply, response) = reply_channel();
-        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), None).await?;
-        response.recv().await
+        BoundedRequest::new(&*self.chan, msg, None, || self.sink())
     }
 
     /// Like [`send`](Self::send), but waits at most `timeout` for room in the mailbox. The
@@ -86,24 +90,18 @@ impl<A: Actor> BoundedAddr<A> {
     /// # Cancel safety
     ///
     /// As [`send`](Self::send).
-    pub async fn send_timeout<M>(
-        &self,
-        msg: M,
-        timeout: Duration,
-    ) -> Result<M::Result, SendError<M>>
+    pub fn send_timeout<M>(&self, msg: M, timeout: Duration) -> BoundedRequest<M>
     where
         A: Handler<M>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        let deadline = deadline_after(timeout);
-        let (reply, response) = reply_channel();
-        push(&*self.chan, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
-        response.recv().await
+        BoundedRequest::new(&*self.chan, msg, Some(timeout), || self.sink())
     }
 
     /// Sends a message without waiting for its response; under
-    /// [`Block`](OverflowPolicy::Block) it waits for room.
+    /// [`Block`](OverflowPolicy::Block) the returned [`BoundedTell`] waits for room. The
+    /// message is offered now, as for [`send`](Self::send).
     ///
     /// # Errors
     ///
@@ -114,13 +112,23 @@ impl<A: Actor> BoundedAddr<A> {
     /// # Cancel safety
     ///
     /// As [`send`](Self::send).
-    pub async fn tell<M>(&self, msg: M) -> Result<(), SendError<M>>
+    pub fn tell<M>(&self, msg: M) -> BoundedTell<M>
     where
         A: Handler<M>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        push(&*self.chan, MsgEnvelope::new(msg, None), None).await
+        BoundedTell::new(&*self.chan, msg, || self.sink())
+    }
+
+    /// The mailbox seen through `M`, for a message that has to wait for room.
+    fn sink<M>(&self) -> Arc<dyn Sink<M>>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        Arc::clone(&self.chan) as _
     }
 
     /// Queues a message if that can be done now, without waiting.
@@ -193,17 +201,19 @@ impl<A: Actor> BoundedAddr<A> {
     /// # Cancel safety
     ///
     /// The message is queued at once; dropping the future only discards the response.
-    pub async fn send_control<M>(&self, msg: M) -> Result<M::Result, SendError<M>>
+    pub fn send_control<M>(&self, msg: M) -> BoundedRequest<M>
     where
         A: Handler<M>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
         let (reply, response) = reply_channel();
-        self.chan
-            .offer_control(MsgEnvelope::new(msg, Some(reply)))
-            .map_err(|env| SendError::Closed(into_msg(env)))?;
-        response.recv().await
+        BoundedRequest::settled(
+            self.chan
+                .offer_control(MsgEnvelope::new(msg, Some(reply)))
+                .map(|()| response)
+                .map_err(|env| SendError::Closed(into_msg(env))),
+        )
     }
 
     /// Pauses the actor: it takes no further message out of its mailbox (control messages

@@ -1,6 +1,7 @@
 //! Envelopes: a message of any type, packed for one actor, with its reply channel.
 
 use std::any::Any;
+use std::future::Future;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -218,19 +219,26 @@ pub(crate) fn reply_channel<R>() -> (Reply<R>, ReplyReceiver<R>) {
 }
 
 impl<R> ReplyReceiver<R> {
-    /// Waits for the response.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping this future leaves the message queued; it is still handled.
-    pub(crate) async fn recv<M>(self) -> Result<R, SendError<M>> {
-        match self.rx.await {
-            Ok(response) => Ok(response),
-            // Acquire: pairs with the Release store in `fail`, made before the sender dropped.
-            Err(_) => match self.fate.load(Ordering::Acquire) {
-                f if f == Fate::Evicted as u8 => Err(SendError::Evicted),
-                _ => Err(SendError::Stopped),
-            },
+    /// Polls for the response. Dropping the receiver leaves the message queued; it is still
+    /// handled.
+    pub(crate) fn poll_recv<M>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<R, SendError<M>>> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|received| match received {
+                Ok(response) => Ok(response),
+                Err(_) => Err(self.fate()),
+            })
+    }
+
+    /// Why no response came: the sender was dropped unanswered.
+    fn fate<M>(&self) -> SendError<M> {
+        // Acquire: pairs with the Release store in `fail`, made before the sender dropped.
+        match self.fate.load(Ordering::Acquire) {
+            f if f == Fate::Evicted as u8 => SendError::Evicted,
+            _ => SendError::Stopped,
         }
     }
 }

@@ -23,8 +23,14 @@ pub enum SendError<M> {
     /// The message was queued, but the actor stopped before handling it (or while its
     /// response was still being computed).
     Stopped,
-    /// No room came before the deadline of `send_timeout`; the message was not queued.
+    /// No room came before the deadline of `send_timeout` (or of
+    /// [`BoundedRequest::timeout`](crate::BoundedRequest::timeout)); the message was not
+    /// queued.
     Timeout(M),
+    /// The message was queued, but no response came before the deadline of
+    /// [`BoundedRequest::timeout`](crate::BoundedRequest::timeout). The message stays queued
+    /// and is still handled; its response is discarded. (actix's `MailboxError::Timeout`.)
+    ResponseTimeout,
 }
 
 /// Why [`BoundedAddr::try_send`](crate::BoundedAddr::try_send) failed. The message is always
@@ -48,7 +54,7 @@ impl<M> SendError<M> {
             | SendError::Dropped(msg)
             | SendError::Closed(msg)
             | SendError::Timeout(msg) => Some(msg),
-            SendError::Evicted | SendError::Stopped => None,
+            SendError::Evicted | SendError::Stopped | SendError::ResponseTimeout => None,
         }
     }
 
@@ -60,6 +66,9 @@ impl<M> SendError<M> {
             SendError::Evicted => "message evicted from the mailbox by a newer one",
             SendError::Stopped => "actor stopped before handling the message",
             SendError::Timeout(_) => "timed out waiting for room in the mailbox",
+            SendError::ResponseTimeout => {
+                "timed out waiting for the response (the message is queued)"
+            }
         }
     }
 
@@ -71,6 +80,7 @@ impl<M> SendError<M> {
             SendError::Evicted => "Evicted",
             SendError::Stopped => "Stopped",
             SendError::Timeout(_) => "Timeout",
+            SendError::ResponseTimeout => "ResponseTimeout",
         }
     }
 }
@@ -114,7 +124,9 @@ impl<M> From<TrySendError<M>> for SendError<M> {
 impl<M> fmt::Debug for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::Evicted | SendError::Stopped => f.write_str(self.variant()),
+            SendError::Evicted | SendError::Stopped | SendError::ResponseTimeout => {
+                f.write_str(self.variant())
+            }
             _ => write!(f, "{}(..)", self.variant()),
         }
     }

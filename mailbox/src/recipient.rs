@@ -7,9 +7,9 @@ use std::time::Duration;
 use actix::Message;
 
 use crate::chan::Sink;
-use crate::envelope::{reply_channel, MsgEnvelope};
-use crate::send::{deadline_after, push, try_push};
-use crate::{MailboxStats, OverflowPolicy, SendError, TrySendError};
+use crate::envelope::MsgEnvelope;
+use crate::send::try_push;
+use crate::{BoundedRequest, BoundedTell, MailboxStats, OverflowPolicy, TrySendError};
 
 /// A handle that sends `M` to some actor through its bounded mailbox, whatever the actor's
 /// type: the bounded counterpart of actix's `Recipient`.
@@ -31,8 +31,8 @@ where
         BoundedRecipient { sink }
     }
 
-    /// Sends a request and waits for its response; see
-    /// [`BoundedAddr::send`](crate::BoundedAddr::send).
+    /// Sends a request, offered now; the returned [`BoundedRequest`] resolves to its
+    /// response. See [`BoundedAddr::send`](crate::BoundedAddr::send).
     ///
     /// # Errors
     ///
@@ -41,10 +41,8 @@ where
     /// # Cancel safety
     ///
     /// As [`BoundedAddr::send`](crate::BoundedAddr::send).
-    pub async fn send(&self, msg: M) -> Result<M::Result, SendError<M>> {
-        let (reply, response) = reply_channel();
-        push(&*self.sink, MsgEnvelope::new(msg, Some(reply)), None).await?;
-        response.recv().await
+    pub fn send(&self, msg: M) -> BoundedRequest<M> {
+        BoundedRequest::new(&*self.sink, msg, None, || Arc::clone(&self.sink))
     }
 
     /// Sends a request, waiting at most `timeout` for room; see
@@ -61,11 +59,8 @@ where
     /// # Cancel safety
     ///
     /// As [`BoundedAddr::send`](crate::BoundedAddr::send).
-    pub async fn send_timeout(&self, msg: M, timeout: Duration) -> Result<M::Result, SendError<M>> {
-        let deadline = deadline_after(timeout);
-        let (reply, response) = reply_channel();
-        push(&*self.sink, MsgEnvelope::new(msg, Some(reply)), deadline).await?;
-        response.recv().await
+    pub fn send_timeout(&self, msg: M, timeout: Duration) -> BoundedRequest<M> {
+        BoundedRequest::new(&*self.sink, msg, Some(timeout), || Arc::clone(&self.sink))
     }
 
     /// Sends without waiting for the response; see
@@ -78,8 +73,8 @@ where
     /// # Cancel safety
     ///
     /// As [`BoundedAddr::send`](crate::BoundedAddr::send).
-    pub async fn tell(&self, msg: M) -> Result<(), SendError<M>> {
-        push(&*self.sink, MsgEnvelope::new(msg, None), None).await
+    pub fn tell(&self, msg: M) -> BoundedTell<M> {
+        BoundedTell::new(&*self.sink, msg, || Arc::clone(&self.sink))
     }
 
     /// Queues the message if that can be done now; see

@@ -71,6 +71,31 @@ where
     })
 }
 
+/// What became of a message offered without waiting.
+pub(crate) enum Offered<M: Message> {
+    Queued,
+    /// Refused by the policy or a closed mailbox: counted, shown to the drop hook.
+    Refused(SendError<M>),
+    /// Full under `Block`: the envelope back, to wait for room with [`push`].
+    MustWait(Box<MsgEnvelope<M>>),
+}
+
+/// Offers the envelope once, now; a full mailbox under `Block` hands it back to wait.
+pub(crate) fn offer_now<M, S>(sink: &S, env: Box<MsgEnvelope<M>>) -> Offered<M>
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    match attempt(sink, env) {
+        Ok(()) => Offered::Queued,
+        Err((env, Verdict::Wait)) => Offered::MustWait(env),
+        Err((env, Verdict::Drop(reason))) => {
+            let msg = refuse(sink, (*env).into_msg(), reason);
+            Offered::Refused(send_error(reason, msg))
+        }
+    }
+}
+
 /// Queues the envelope, waiting for room under `Block` until `deadline` (if any).
 ///
 /// # Cancel safety
@@ -125,12 +150,17 @@ where
     };
     let msg = refuse(sink, (*env).into_msg(), reason);
     spend_budget().await;
-    Err(match reason {
+    Err(send_error(reason, msg))
+}
+
+/// The error for a message refused for `reason`.
+fn send_error<M>(reason: DropReason, msg: M) -> SendError<M> {
+    match reason {
         DropReason::DropNewest => SendError::Dropped(msg),
         DropReason::Closed => SendError::Closed(msg),
         DropReason::Timeout => SendError::Timeout(msg),
         _ => SendError::Full(msg),
-    })
+    }
 }
 
 /// The deadline `timeout` from now, or `None` (no deadline) for a timeout beyond what the
