@@ -23,6 +23,18 @@ fn expand(input: &DeriveInput, attrs: &Attrs) -> TokenStream {
         Some(capacity) => literal(capacity),
         None => quote!(::actix_backpressure::DEFAULT_CAPACITY),
     };
+    // The limit is the runtime's own constant, checked when the type compiles, so that an
+    // actor whose mailbox the runtime would refuse does not compile.
+    let capacity_limit = attrs.capacity.as_ref().map(|count| {
+        let message = format!(
+            "`capacity = {}` is above the largest mailbox, \
+             `actix_backpressure::MAX_CAPACITY` (16777216)",
+            count.value
+        );
+        quote_spanned! {count.span=>
+            const _: () = ::core::assert!(#capacity <= ::actix_backpressure::MAX_CAPACITY, #message);
+        }
+    });
     let policy = attrs.policy.map(|(policy, span)| {
         let variant = policy.variant(span);
         quote_spanned!(span=> .policy(::actix_backpressure::OverflowPolicy::#variant))
@@ -36,6 +48,7 @@ fn expand(input: &DeriveInput, attrs: &Attrs) -> TokenStream {
 
     quote! {
         #assert_actor
+        #capacity_limit
 
         #header {
             fn mailbox_config() -> ::actix_backpressure::MailboxConfig {

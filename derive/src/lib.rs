@@ -29,7 +29,7 @@
 //!
 //! | key | value | default |
 //! |---|---|---|
-//! | `capacity` | an integer from 1 to `usize::MAX` | `DEFAULT_CAPACITY` (1024) |
+//! | `capacity` | an integer from 1 to `MAX_CAPACITY` (2^24) | `DEFAULT_CAPACITY` (1024) |
 //! | `policy` | `"block"`, `"drop_newest"`, `"drop_oldest"` or `"reject"` | `"block"` |
 //! | `name` | a non-empty string | the type's name without its module path |
 //! | `batch` | an integer from 1 to `usize::MAX` | `DEFAULT_BATCH` (16) |
