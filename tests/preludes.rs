@@ -38,6 +38,10 @@ async fn every_prelude_name_resolves_beside_actix_prelude() {
         assert!(refused.is_ok());
         let stats: MailboxStats = addr.stats();
         assert_eq!(stats.enqueued, 3);
+        let weak: WeakBoundedAddr<Echo> = addr.downgrade();
+        let weak_recipient: WeakBoundedRecipient<Ping> = weak.recipient();
+        assert!(weak_recipient.upgrade().is_some());
+        let _: Option<BoundedMailbox<Echo>> = None;
         let _: Option<(DropReason, PauseGate, ConfigError, MailboxConfigs)> = None;
         let _: Option<(PressurePolicy, HpaScaling, Box<dyn Upstream>)> = None;
         // actix's own names are actix's: a native address still works beside ours.

@@ -7,20 +7,30 @@ use std::time::Duration;
 use actix::{Actor, Handler, Message};
 
 use crate::chan::{Chan, Sink};
-use crate::envelope::{reply_channel, Envelope, MsgEnvelope};
+use crate::envelope::MsgEnvelope;
 use crate::probe::Observed;
 use crate::send::try_push;
 use crate::{
     BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats,
-    OverflowPolicy, PauseGate, SendError, TrySendError,
+    OverflowPolicy, PauseGate, TrySendError, WeakBoundedAddr,
 };
+// Named by the docs only.
+#[cfg(doc)]
+use crate::SendError;
 
 /// The address of an actor behind a bounded mailbox.
 ///
 /// Every send method goes through the same queue of [`capacity`](Self::capacity) messages,
 /// however many clones and recipients there are, and applies the mailbox's
 /// [`OverflowPolicy`] when it is full. The actor stops once every `BoundedAddr` and
-/// [`BoundedRecipient`] of it is dropped and its queue is empty (or when it stops itself).
+/// [`BoundedRecipient`] of it is dropped and its queue is empty (or when it stops itself);
+/// a [`WeakBoundedAddr`] (from [`downgrade`](Self::downgrade)) does not keep it alive.
+///
+/// The actor's own actix address, `ctx.address()`, goes to actix's native mailbox, which has
+/// no bound: a message sent there is neither bounded, nor counted, nor shown to the drop hook.
+/// For an actor to send to itself through the bound, give it a [`WeakBoundedAddr`] of
+/// itself (see [`BoundedMailbox`](crate::BoundedMailbox)); to handle a message after the
+/// current one, `ctx.notify(msg)` is actix's own way and also unbounded.
 ///
 /// | method | waits for room under `Block` | returns the response |
 /// |---|---|---|
@@ -185,9 +195,7 @@ impl<A: Actor> BoundedAddr<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        self.chan
-            .offer_control(MsgEnvelope::new(msg, None))
-            .map_err(|env| TrySendError::Closed(into_msg(env)))
+        crate::send::control(&*self.chan, msg)
     }
 
     /// Sends a request on the control lane (see [`control`](Self::control)) and waits for its
@@ -207,13 +215,7 @@ impl<A: Actor> BoundedAddr<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        let (reply, response) = reply_channel();
-        BoundedRequest::settled(
-            self.chan
-                .offer_control(MsgEnvelope::new(msg, Some(reply)))
-                .map(|()| response)
-                .map_err(|env| SendError::Closed(into_msg(env))),
-        )
+        crate::send::send_control(&*self.chan, msg)
     }
 
     /// Pauses the actor: it takes no further message out of its mailbox (control messages
@@ -260,6 +262,12 @@ impl<A: Actor> BoundedAddr<A> {
     {
         self.chan.add_sender();
         BoundedRecipient::from_sink(Arc::clone(&self.chan) as _)
+    }
+
+    /// A handle that does not keep the actor alive; [`WeakBoundedAddr::upgrade`] gives this
+    /// address back while a strong handle is left.
+    pub fn downgrade(&self) -> WeakBoundedAddr<A> {
+        WeakBoundedAddr::new(Arc::downgrade(&self.chan))
     }
 
     /// Messages queued now.
@@ -320,23 +328,16 @@ impl<A: Actor> BoundedAddr<A> {
         self.chan.is_closed()
     }
 
+    /// Whether the actor is still there to take messages: the opposite of
+    /// [`is_closed`](Self::is_closed), as actix's `Addr::connected`.
+    pub fn connected(&self) -> bool {
+        !self.is_closed()
+    }
+
     /// The mailbox's outcome counters.
     pub fn stats(&self) -> MailboxStats {
         self.chan.core.stats()
     }
-}
-
-/// The message of a control envelope that was never queued.
-fn into_msg<A, M>(env: Envelope<A>) -> M
-where
-    A: Actor + Handler<M>,
-    M: Message + Send + 'static,
-    M::Result: Send,
-{
-    env.into_any()
-        .downcast::<MsgEnvelope<M>>()
-        .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"))
-        .into_msg()
 }
 
 impl<A: Actor> Clone for BoundedAddr<A> {
@@ -361,6 +362,24 @@ impl<A: Actor> PartialEq for BoundedAddr<A> {
 }
 
 impl<A: Actor> Eq for BoundedAddr<A> {}
+
+impl<A: Actor> std::hash::Hash for BoundedAddr<A> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.chan).hash(state);
+    }
+}
+
+impl<A, M> From<BoundedAddr<A>> for BoundedRecipient<M>
+where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    /// The address as a recipient of `M`; it takes the address's place as a sender.
+    fn from(addr: BoundedAddr<A>) -> Self {
+        addr.recipient()
+    }
+}
 
 impl<A: Actor> fmt::Debug for BoundedAddr<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

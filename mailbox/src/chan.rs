@@ -8,14 +8,17 @@
 //!   `consumer_parked`, looks once more, then sleeps; a sender that queues a message wakes it
 //!   only if it is parked.
 //!
-//! - **the control lane** wakes a parked driver the same way.
+//! - **the control lane** wakes a parked driver the same way;
+//! - **counting senders**: the queue closes when the count of strong handles reaches 0, and
+//!   a weak handle upgrades only by raising a count that is not 0, so a closed mailbox never
+//!   gets a live handle back.
 //!
-//! All three are model-checked with loom in `tests/loom_chan.rs`.
+//! All four are model-checked with loom in `tests/loom_chan.rs`.
 
 use std::any::Any;
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -24,6 +27,7 @@ use concurrent_queue::{ForcePushError, PopError, PushError};
 
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::hook::DropHook;
+use crate::probe::Observed;
 use crate::queue::MailboxQueue;
 use crate::stats::Counters;
 use crate::sync::{
@@ -582,6 +586,29 @@ impl<A: Actor> Chan<A> {
         self.core.senders.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one more handle if one is still alive (the count is above 0), for
+    /// `WeakBoundedAddr::upgrade`. Once the count has reached 0 the queue is closed for good:
+    /// it never goes back up.
+    pub(crate) fn try_add_sender(&self) -> bool {
+        // Relaxed: as in `add_sender`, the count is only a count. The CAS takes part in the
+        // count's single modification order: either it comes before the last handle's
+        // decrement, which then sees this handle and does not close, or after it, and it sees
+        // 0 and fails. The new handle's sends happen before its own (AcqRel) decrement.
+        let mut count = self.core.senders.load(Ordering::Relaxed);
+        while count != 0 {
+            match self.core.senders.compare_exchange_weak(
+                count,
+                count + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => count = actual,
+            }
+        }
+        false
+    }
+
     pub(crate) fn remove_sender(&self) {
         // AcqRel: the last handle's drop must see every send made through the other handles.
         if self.core.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -593,10 +620,9 @@ impl<A: Actor> Chan<A> {
     }
 }
 
-/// A mailbox seen through one message type: what `BoundedRecipient<M>` holds.
-pub(crate) trait Sink<M: Message>: Send + Sync {
-    fn core(&self) -> &Core;
-
+/// A mailbox seen through one message type: what `BoundedRecipient<M>` holds. What does not
+/// depend on `M` comes from [`Observed`].
+pub(crate) trait Sink<M: Message>: Observed {
     /// Queues `env` under `policy`, handing it back on refusal.
     fn offer(
         &self,
@@ -604,15 +630,21 @@ pub(crate) trait Sink<M: Message>: Send + Sync {
         policy: OverflowPolicy,
     ) -> Result<(), (Box<MsgEnvelope<M>>, Refusal)>;
 
-    fn len(&self) -> usize;
+    /// Queues `env` on the control lane, handing it back if the actor is gone.
+    fn offer_control(&self, env: Box<MsgEnvelope<M>>) -> Result<(), Box<MsgEnvelope<M>>>;
 
-    fn capacity(&self) -> usize;
+    fn set_policy(&self, policy: OverflowPolicy);
 
-    fn is_closed(&self) -> bool;
+    fn set_capacity(&self, capacity: usize);
 
     fn add_sender(&self);
 
+    fn try_add_sender(&self) -> bool;
+
     fn remove_sender(&self);
+
+    /// The mailbox as an [`Observed`], for a probe (no trait upcasting before Rust 1.86).
+    fn observed(self: Arc<Self>) -> Weak<dyn Observed>;
 }
 
 impl<A, M> Sink<M> for Chan<A>
@@ -621,46 +653,56 @@ where
     M: Message + Send + 'static,
     M::Result: Send,
 {
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
     fn offer(
         &self,
         env: Box<MsgEnvelope<M>>,
         policy: OverflowPolicy,
     ) -> Result<(), (Box<MsgEnvelope<M>>, Refusal)> {
-        Chan::offer(self, env, policy).map_err(|(env, refusal)| {
-            let env = env
-                .into_any()
-                .downcast::<MsgEnvelope<M>>()
-                .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"));
-            (env, refusal)
-        })
+        Chan::offer(self, env, policy).map_err(|(env, refusal)| (downcast(env), refusal))
     }
 
-    fn len(&self) -> usize {
-        Chan::len(self)
+    fn offer_control(&self, env: Box<MsgEnvelope<M>>) -> Result<(), Box<MsgEnvelope<M>>> {
+        Chan::offer_control(self, env).map_err(downcast)
     }
 
-    fn capacity(&self) -> usize {
-        Chan::capacity(self)
+    fn set_policy(&self, policy: OverflowPolicy) {
+        Chan::set_policy(self, policy);
     }
 
-    fn is_closed(&self) -> bool {
-        Chan::is_closed(self)
+    fn set_capacity(&self, capacity: usize) {
+        Chan::set_capacity(self, capacity);
     }
 
     fn add_sender(&self) {
         Chan::add_sender(self);
     }
 
+    fn try_add_sender(&self) -> bool {
+        Chan::try_add_sender(self)
+    }
+
     fn remove_sender(&self) {
         Chan::remove_sender(self);
     }
+
+    fn observed(self: Arc<Self>) -> Weak<dyn Observed> {
+        Arc::downgrade(&self) as _
+    }
 }
 
-impl<A: Actor> crate::probe::Observed for Chan<A> {
+/// The envelope a queue handed back, as the message type it was made with.
+fn downcast<A, M>(env: Envelope<A>) -> Box<MsgEnvelope<M>>
+where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    env.into_any()
+        .downcast::<MsgEnvelope<M>>()
+        .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"))
+}
+
+impl<A: Actor> Observed for Chan<A> {
     fn core(&self) -> &Core {
         &self.core
     }

@@ -11,6 +11,7 @@
 //! - [`BoundedAddr`] / [`BoundedRecipient`]: `send`, `send_timeout`, `tell`, `try_send`,
 //!   `do_send`, plus `len`, `capacity`, `policy`, `is_closed` and [`MailboxStats`].
 //! - [`SendError`] / [`TrySendError`]: hand the message back whenever it was never queued.
+//!   With the feature `actix-web`, they answer actix-web handlers (`?`): see `web`.
 //!
 //! Every message offered ends in exactly one outcome: handled, dropped on arrival, evicted,
 //! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
@@ -42,6 +43,9 @@ mod start;
 mod stats;
 mod supervisor;
 mod sync;
+mod weak;
+#[cfg(feature = "actix-web")]
+pub mod web;
 
 #[cfg(all(test, mailbox_loom))]
 mod tests;
@@ -58,5 +62,6 @@ pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};
 pub use recipient::BoundedRecipient;
 pub use request::{BoundedRequest, BoundedTell};
-pub use start::BoundedActorExt;
+pub use start::{BoundedActorExt, BoundedMailbox};
 pub use stats::MailboxStats;
+pub use weak::{WeakBoundedAddr, WeakBoundedRecipient};

@@ -1,6 +1,7 @@
 //! `BoundedRecipient`: a bounded address erased to one message type.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,14 +10,19 @@ use actix::Message;
 use crate::chan::Sink;
 use crate::envelope::MsgEnvelope;
 use crate::send::try_push;
-use crate::{BoundedRequest, BoundedTell, MailboxStats, OverflowPolicy, TrySendError};
+use crate::{
+    BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats, OverflowPolicy,
+    PauseGate, TrySendError, WeakBoundedRecipient,
+};
 
 /// A handle that sends `M` to some actor through its bounded mailbox, whatever the actor's
 /// type: the bounded counterpart of actix's `Recipient`.
 ///
-/// Made by [`BoundedAddr::recipient`](crate::BoundedAddr::recipient). It counts as a sender:
-/// the actor does not stop for lack of senders while a recipient is alive. Its methods behave
-/// exactly as the [`BoundedAddr`](crate::BoundedAddr) methods of the same name.
+/// Made by [`BoundedAddr::recipient`](crate::BoundedAddr::recipient) or `From<BoundedAddr>`.
+/// It counts as a sender: the actor does not stop for lack of senders while a recipient is
+/// alive ([`downgrade`](Self::downgrade) gives one that does not). Its methods behave exactly
+/// as the [`BoundedAddr`](crate::BoundedAddr) methods of the same name, reconfiguration
+/// included. Two recipients are equal when they send to the same mailbox.
 pub struct BoundedRecipient<M: Message> {
     sink: Arc<dyn Sink<M>>,
 }
@@ -93,6 +99,82 @@ where
         let _ = self.try_send(msg);
     }
 
+    /// Queues `msg` on the mailbox's control lane; see
+    /// [`BoundedAddr::control`](crate::BoundedAddr::control).
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundedAddr::control`](crate::BoundedAddr::control).
+    pub fn control(&self, msg: M) -> Result<(), TrySendError<M>> {
+        crate::send::control(&*self.sink, msg)
+    }
+
+    /// Sends a request on the control lane; see
+    /// [`BoundedAddr::send_control`](crate::BoundedAddr::send_control).
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundedAddr::send_control`](crate::BoundedAddr::send_control).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`BoundedAddr::send_control`](crate::BoundedAddr::send_control).
+    pub fn send_control(&self, msg: M) -> BoundedRequest<M> {
+        crate::send::send_control(&*self.sink, msg)
+    }
+
+    /// Pauses the actor; see [`BoundedAddr::pause`](crate::BoundedAddr::pause).
+    pub fn pause(&self) -> bool {
+        self.sink.core().gate.pause()
+    }
+
+    /// Lets a paused actor go on; see [`BoundedAddr::resume`](crate::BoundedAddr::resume).
+    pub fn resume(&self) -> bool {
+        self.sink.core().gate.resume()
+    }
+
+    /// Whether the mailbox is paused.
+    pub fn is_paused(&self) -> bool {
+        self.sink.core().gate.is_paused()
+    }
+
+    /// The mailbox's [`PauseGate`]; see
+    /// [`BoundedAddr::pause_gate`](crate::BoundedAddr::pause_gate).
+    pub fn pause_gate(&self) -> PauseGate {
+        self.sink.core().gate.clone()
+    }
+
+    /// A read-only view of the mailbox's pressure, which does not keep the actor alive.
+    pub fn probe(&self) -> MailboxProbe {
+        MailboxProbe::new(
+            Arc::clone(&self.sink).observed(),
+            Arc::clone(&self.sink.core().name),
+        )
+    }
+
+    /// Changes the mailbox's overflow policy, at once; see
+    /// [`BoundedAddr::set_policy`](crate::BoundedAddr::set_policy).
+    pub fn set_policy(&self, policy: OverflowPolicy) {
+        self.sink.set_policy(policy);
+    }
+
+    /// Changes the mailbox's capacity; see
+    /// [`BoundedAddr::set_capacity`](crate::BoundedAddr::set_capacity).
+    ///
+    /// # Errors
+    ///
+    /// As [`BoundedAddr::set_capacity`](crate::BoundedAddr::set_capacity).
+    pub fn set_capacity(&self, capacity: usize) -> Result<(), ConfigError> {
+        crate::config::check_capacity(capacity, || self.name().to_owned())?;
+        self.sink.set_capacity(capacity);
+        Ok(())
+    }
+
+    /// A handle that does not keep the actor alive.
+    pub fn downgrade(&self) -> WeakBoundedRecipient<M> {
+        WeakBoundedRecipient::new(Arc::downgrade(&self.sink))
+    }
+
     /// Messages queued now.
     pub fn len(&self) -> usize {
         self.sink.len()
@@ -123,6 +205,12 @@ where
         self.sink.is_closed()
     }
 
+    /// Whether the actor is still there to take messages: the opposite of
+    /// [`is_closed`](Self::is_closed), as actix's `Recipient::connected`.
+    pub fn connected(&self) -> bool {
+        !self.is_closed()
+    }
+
     /// The mailbox's outcome counters.
     pub fn stats(&self) -> MailboxStats {
         self.sink.core().stats()
@@ -144,12 +232,28 @@ impl<M: Message> Drop for BoundedRecipient<M> {
     }
 }
 
+impl<M: Message> PartialEq for BoundedRecipient<M> {
+    fn eq(&self, other: &Self) -> bool {
+        // The data pointer only: the same mailbox may be seen through different vtables.
+        std::ptr::addr_eq(Arc::as_ptr(&self.sink), Arc::as_ptr(&other.sink))
+    }
+}
+
+impl<M: Message> Eq for BoundedRecipient<M> {}
+
+impl<M: Message> Hash for BoundedRecipient<M> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.sink).cast::<()>().hash(state);
+    }
+}
+
 impl<M: Message> fmt::Debug for BoundedRecipient<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedRecipient")
             .field("name", &&*self.sink.core().name)
             .field("len", &self.sink.len())
             .field("capacity", &self.sink.capacity())
+            .field("policy", &self.sink.core().policy())
             .finish()
     }
 }

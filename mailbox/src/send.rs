@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::chan::{Refusal, Sink};
-use crate::envelope::MsgEnvelope;
-use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
+use crate::envelope::{reply_channel, MsgEnvelope};
+use crate::{BoundedRequest, DropReason, OverflowPolicy, SendError, TrySendError};
 
 /// What the policy makes of a refused attempt.
 enum Verdict {
@@ -69,6 +69,31 @@ where
         DropReason::Closed => TrySendError::Closed(msg),
         _ => TrySendError::Full(msg),
     })
+}
+
+/// Queues `msg` on the control lane, without a reply.
+pub(crate) fn control<M, S>(sink: &S, msg: M) -> Result<(), TrySendError<M>>
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    sink.offer_control(MsgEnvelope::new(msg, None))
+        .map_err(|env| TrySendError::Closed((*env).into_msg()))
+}
+
+/// Queues `msg` on the control lane; the request resolves to its response.
+pub(crate) fn send_control<M, S>(sink: &S, msg: M) -> BoundedRequest<M>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    S: Sink<M> + ?Sized,
+{
+    let (reply, response) = reply_channel();
+    BoundedRequest::settled(
+        sink.offer_control(MsgEnvelope::new(msg, Some(reply)))
+            .map(|()| response)
+            .map_err(|env| SendError::Closed((*env).into_msg())),
+    )
 }
 
 /// What became of a message offered without waiting.

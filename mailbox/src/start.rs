@@ -1,5 +1,6 @@
 //! Starting actors behind a bounded mailbox, plain or supervised.
 
+use std::fmt;
 use std::sync::Arc;
 
 use actix::{Actor, ArbiterHandle, AsyncContext, Context, Supervised};
@@ -8,13 +9,16 @@ use crate::chan::Chan;
 use crate::config::short_type_name;
 use crate::driver::Driver;
 use crate::supervisor::BoundedSupervisor;
-use crate::{BoundedAddr, ConfigError, MailboxConfig};
+use crate::{BoundedAddr, ConfigError, MailboxConfig, WeakBoundedAddr};
 
 /// Starts actors behind a bounded mailbox. Implemented for every actor whose context is
 /// actix's [`Context`].
 ///
 /// Every method returns the actor's [`BoundedAddr`]. The actor keeps actix's own address too
-/// (`ctx.address()`), but messages sent there bypass the bound.
+/// (`ctx.address()`), but messages sent there **bypass the bound**: they go to actix's native
+/// mailbox, uncounted. For the actor to hold a handle to its own bounded mailbox, make the
+/// mailbox first with [`BoundedMailbox`] and give the actor its
+/// [`downgrade`](BoundedMailbox::downgrade).
 ///
 /// # Panics
 ///
@@ -28,7 +32,8 @@ use crate::{BoundedAddr, ConfigError, MailboxConfig};
 ///
 /// ```
 /// use actix::prelude::*;
-/// use actix_backpressure_mailbox::{BoundedActorExt, MailboxConfig, OverflowPolicy};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{BoundedActorExt, MailboxConfig, OverflowPolicy};
 ///
 /// struct Counter(u64);
 /// impl Actor for Counter {
@@ -75,11 +80,7 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
     ///
     /// Outside a running actix `System`.
     fn try_start_bounded(self, config: MailboxConfig) -> Result<BoundedAddr<Self>, ConfigError> {
-        let (addr, driver) = channel::<Self>(config)?;
-        let mut ctx = Context::new();
-        ctx.spawn(driver);
-        actix_rt::spawn(ctx.into_future(self));
-        Ok(addr)
+        Ok(BoundedMailbox::new(config)?.start(self))
     }
 
     /// Starts the actor made by `f`, which gets the actor's context first (as with actix's
@@ -92,12 +93,7 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
     where
         F: FnOnce(&mut Context<Self>) -> Self,
     {
-        let (addr, driver) = expect_valid::<Self>(config);
-        let mut ctx = Context::new();
-        let act = f(&mut ctx);
-        ctx.spawn(driver);
-        actix_rt::spawn(ctx.into_future(act));
-        addr
+        expect_valid::<Self>(config).create(f)
     }
 
     /// Starts the actor made by `f` on another arbiter.
@@ -116,16 +112,7 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
     where
         F: FnOnce(&mut Context<Self>) -> Self + Send + 'static,
     {
-        let (addr, driver) = expect_valid::<Self>(config);
-        // If the arbiter is gone the closure is dropped unrun, and with it the driver, which
-        // closes the mailbox.
-        arbiter.spawn_fn(move || {
-            let mut ctx = Context::new();
-            let act = f(&mut ctx);
-            ctx.spawn(driver);
-            actix_rt::spawn(ctx.into_future(act));
-        });
-        addr
+        expect_valid::<Self>(config).start_in_arbiter(arbiter, f)
     }
 
     /// Starts the actor made by `f` under supervision: when it stops while any of its bounded
@@ -140,9 +127,7 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
         Self: Supervised,
         F: FnOnce(&mut Context<Self>) -> Self,
     {
-        let (addr, driver) = expect_valid::<Self>(config);
-        actix_rt::spawn(BoundedSupervisor::new(driver, f));
-        addr
+        expect_valid::<Self>(config).start_supervised(f)
     }
 
     /// [`start_bounded_supervised`](Self::start_bounded_supervised) on another arbiter.
@@ -159,39 +144,192 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
         Self: Supervised,
         F: FnOnce(&mut Context<Self>) -> Self + Send + 'static,
     {
-        let (addr, driver) = expect_valid::<Self>(config);
-        arbiter.spawn_fn(move || {
-            actix_rt::spawn(BoundedSupervisor::new(driver, f));
-        });
-        addr
+        expect_valid::<Self>(config).start_supervised_in_arbiter(arbiter, f)
     }
 }
 
 impl<A> BoundedActorExt for A where A: Actor<Context = Context<A>> {}
 
-/// A new mailbox for `A`: its first address and the driver to spawn in the actor's context.
-fn channel<A>(config: MailboxConfig) -> Result<(BoundedAddr<A>, Driver<A>), ConfigError>
-where
-    A: Actor<Context = Context<A>>,
-{
-    let config = match config.name {
-        Some(_) => config,
-        None => config.name(&short_type_name::<A>()),
-    };
-    config.validate()?;
-    let metrics = config.metrics;
-    let chan = Arc::new(Chan::new(config));
-    if metrics {
-        crate::metrics::register(register_handle(&chan), chan.counters());
-    }
-    Ok((BoundedAddr::from_chan(Arc::clone(&chan)), Driver::new(chan)))
+/// A bounded mailbox made before its actor, as actix's `Context::new()` is: take its
+/// addresses first, then start the actor with them.
+///
+/// This is how an actor gets a handle to its own bounded mailbox: give it a
+/// [`WeakBoundedAddr`] from [`downgrade`](Self::downgrade), which does not keep it alive
+/// (a [`BoundedAddr`] of itself would: it would never stop for lack of senders). Its
+/// actix address, `ctx.address()`, bypasses the bound (see [`BoundedAddr`]).
+///
+/// Dropping a `BoundedMailbox` without starting it closes the mailbox: its addresses then
+/// refuse messages with `Closed`.
+///
+/// # Examples
+///
+/// ```
+/// use actix::prelude::*;
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{BoundedMailbox, MailboxConfig, WeakBoundedAddr};
+///
+/// /// Counts down to 0 by sending itself `Tick`s through its own bounded mailbox.
+/// struct Countdown {
+///     me: WeakBoundedAddr<Countdown>,
+/// }
+/// impl Actor for Countdown {
+///     type Context = Context<Self>;
+/// }
+///
+/// #[derive(Message)]
+/// #[rtype(result = "()")]
+/// struct Tick(u32);
+///
+/// impl Handler<Tick> for Countdown {
+///     type Result = ();
+///     fn handle(&mut self, Tick(n): Tick, ctx: &mut Context<Self>) {
+///         match self.me.upgrade() {
+///             Some(me) if n > 0 => me.do_send(Tick(n - 1)),
+///             _ => ctx.stop(),
+///         }
+///     }
+/// }
+///
+/// System::new().block_on(async {
+///     let mailbox = BoundedMailbox::new(MailboxConfig::new(4)).unwrap();
+///     let me = mailbox.downgrade();
+///     let addr = mailbox.start(Countdown { me });
+///     addr.tell(Tick(3)).await.unwrap();
+/// });
+/// ```
+pub struct BoundedMailbox<A: Actor<Context = Context<A>>> {
+    addr: BoundedAddr<A>,
+    driver: Driver<A>,
 }
 
-fn expect_valid<A>(config: MailboxConfig) -> (BoundedAddr<A>, Driver<A>)
+impl<A> BoundedMailbox<A>
 where
     A: Actor<Context = Context<A>>,
 {
-    channel::<A>(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
+    /// A mailbox with `config`, named after `A` unless the configuration names it.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming what is wrong with `config`.
+    pub fn new(config: MailboxConfig) -> Result<Self, ConfigError> {
+        let config = match config.name {
+            Some(_) => config,
+            None => config.name(&short_type_name::<A>()),
+        };
+        config.validate()?;
+        let metrics = config.metrics;
+        let chan = Arc::new(Chan::new(config));
+        if metrics {
+            crate::metrics::register(register_handle(&chan), chan.counters());
+        }
+        Ok(BoundedMailbox {
+            addr: BoundedAddr::from_chan(Arc::clone(&chan)),
+            driver: Driver::new(chan),
+        })
+    }
+
+    /// An address of the mailbox, which keeps the actor alive once it runs.
+    pub fn address(&self) -> BoundedAddr<A> {
+        self.addr.clone()
+    }
+
+    /// A weak address of the mailbox, which does not keep the actor alive: the one to give
+    /// the actor itself.
+    pub fn downgrade(&self) -> WeakBoundedAddr<A> {
+        self.addr.downgrade()
+    }
+
+    /// Starts `actor` on the current arbiter, draining this mailbox.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix `System`.
+    pub fn start(self, actor: A) -> BoundedAddr<A> {
+        self.create(|_| actor)
+    }
+
+    /// Starts the actor made by `f`, which gets the actor's context first (as with actix's
+    /// `Actor::create`), on the current arbiter.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix `System`.
+    pub fn create<F>(self, f: F) -> BoundedAddr<A>
+    where
+        F: FnOnce(&mut Context<A>) -> A,
+    {
+        let mut ctx = Context::new();
+        let act = f(&mut ctx);
+        ctx.spawn(self.driver);
+        actix_rt::spawn(ctx.into_future(act));
+        self.addr
+    }
+
+    /// Starts the actor made by `f` on another arbiter.
+    ///
+    /// If the arbiter has already stopped, the actor never starts and the returned address is
+    /// closed: sends fail with `Closed`.
+    pub fn start_in_arbiter<F>(self, arbiter: &ArbiterHandle, f: F) -> BoundedAddr<A>
+    where
+        F: FnOnce(&mut Context<A>) -> A + Send + 'static,
+    {
+        let driver = self.driver;
+        // If the arbiter is gone the closure is dropped unrun, and with it the driver, which
+        // closes the mailbox.
+        arbiter.spawn_fn(move || {
+            let mut ctx = Context::new();
+            let act = f(&mut ctx);
+            ctx.spawn(driver);
+            actix_rt::spawn(ctx.into_future(act));
+        });
+        self.addr
+    }
+
+    /// Starts the actor made by `f` under supervision, on the current arbiter; see
+    /// [`BoundedActorExt::start_bounded_supervised`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix `System`.
+    pub fn start_supervised<F>(self, f: F) -> BoundedAddr<A>
+    where
+        A: Supervised,
+        F: FnOnce(&mut Context<A>) -> A,
+    {
+        actix_rt::spawn(BoundedSupervisor::new(self.driver, f));
+        self.addr
+    }
+
+    /// Starts the actor made by `f` under supervision on another arbiter.
+    pub fn start_supervised_in_arbiter<F>(self, arbiter: &ArbiterHandle, f: F) -> BoundedAddr<A>
+    where
+        A: Supervised,
+        F: FnOnce(&mut Context<A>) -> A + Send + 'static,
+    {
+        let driver = self.driver;
+        arbiter.spawn_fn(move || {
+            actix_rt::spawn(BoundedSupervisor::new(driver, f));
+        });
+        self.addr
+    }
+}
+
+impl<A> fmt::Debug for BoundedMailbox<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedMailbox")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+fn expect_valid<A>(config: MailboxConfig) -> BoundedMailbox<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    BoundedMailbox::new(config).unwrap_or_else(|err| panic!("actix-backpressure: {err}"))
 }
 
 pub(crate) fn register_handle<A: Actor>(

@@ -246,3 +246,30 @@ fn loom_closing_wakes_waiting_senders() {
         }
     });
 }
+
+/// A weak handle upgrades while the last strong handle goes: either the upgrade wins, and the
+/// mailbox stays open until the new handle goes too, or it loses and gets nothing; never a
+/// handle to a mailbox that closes under it.
+#[test]
+fn loom_an_upgrade_racing_the_last_drop_is_all_or_nothing() {
+    loom::model(|| {
+        // The count starts at 1: the mailbox's first handle, dropped by `last`.
+        let chan = Arc::new(chan(1));
+        let last = {
+            let chan = Arc::clone(&chan);
+            thread::spawn(move || chan.remove_sender())
+        };
+        let upgraded = chan.try_add_sender();
+        if upgraded {
+            assert!(!chan.is_closed(), "a live handle's mailbox closed");
+        }
+        last.join().unwrap();
+        if upgraded {
+            // The new handle is still alive: the last drop saw it and did not close.
+            assert!(!chan.is_closed(), "a live handle's mailbox closed");
+            chan.remove_sender();
+        }
+        assert!(chan.is_closed(), "the mailbox outlived its last handle");
+        assert!(!chan.try_add_sender(), "a closed mailbox came back");
+    });
+}
