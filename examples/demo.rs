@@ -28,13 +28,16 @@
 //! Without the pauses (`--no-pause`) the same load loses records at both mailboxes.
 //!
 //! When stdout is a terminal the program redraws a live view ten times a second: a bar per
-//! mailbox (depth/capacity), the workers, what is paused, drops by reason, the phase and the
-//! supervisor's last decisions. Otherwise (CI, a pipe) it prints each decision as it is made
-//! and one status line a second. At the end it stops the source, lets the pipeline drain and
-//! prints a summary: records sent, handled and dropped (by reason) at each stage, and the
-//! supervisor's actions. It checks that nothing is unaccounted for: at each stage, what was
-//! offered is handled or dropped with a reason. A run of at least 20 s must also have paused
-//! the source and scaled the pool up (unless `--no-pause`).
+//! mailbox (depth/capacity) with its policy and the supervisor's watermarks (high and low
+//! fill), the workers, what is paused, rates (0 for a paused stage), drops by reason, the
+//! phase and the supervisor's last decisions. The view is redrawn in place and fits the
+//! terminal: with fewer rows than the view, it leaves out its least important lines.
+//! Otherwise (CI, a pipe) it prints the mailboxes' policies and watermarks, each decision as
+//! it is made and a status a second, in lines of at most 80 columns. At the end it stops the
+//! source, lets the pipeline drain and prints a summary: records sent, handled and dropped (by
+//! reason) at each stage, and the supervisor's actions. It checks that nothing is unaccounted
+//! for: at each stage, what was offered is handled or dropped with a reason. A run of at least
+//! 20 s must also have paused the source and scaled the pool up (unless `--no-pause`).
 //!
 //! ```text
 //! cargo run --release --example demo
@@ -45,7 +48,7 @@
 //! Exit codes: 0 when every check passes, 1 when one fails, 2 for a bad argument or when
 //! metrics cannot be served.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -89,8 +92,40 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 const RECENT: usize = 6;
 /// Width of a mailbox bar, in characters.
 const BAR: usize = 30;
+/// The widest line the plain output prints, in columns.
+const COLUMNS: usize = 80;
+/// The pool's scaling watermarks (see [`scaling_rule`]).
+const SCALE_HIGH: f64 = 0.2;
+const SCALE_LOW: f64 = 0.05;
 
 const USAGE: &str = "usage: demo [--seconds N] [--no-pause] [--metrics ADDR]";
+
+/// `n` and the noun, singular for 1: `1 record`, `2 records`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Prints `line`, broken at spaces into lines of at most [`COLUMNS`]; a continued line is
+/// indented two columns more than the line it continues.
+fn say(line: &str) {
+    let indent = line.len() - line.trim_start().len() + 2;
+    let mut rest = line.to_owned();
+    while rest.chars().count() > COLUMNS {
+        // The last space past the indentation that leaves at most COLUMNS characters before it.
+        let Some(cut) = rest
+            .char_indices()
+            .take(COLUMNS + 1)
+            .filter(|&(i, c)| c == ' ' && i > indent)
+            .map(|(i, _)| i)
+            .last()
+        else {
+            break;
+        };
+        println!("{}", rest[..cut].trim_end());
+        rest = format!("{:indent$}{}", "", rest[cut..].trim_start());
+    }
+    println!("{rest}");
+}
 
 fn lost(stats: &MailboxStats) -> u64 {
     DropReason::ALL
@@ -175,8 +210,8 @@ impl Plan {
 /// most workers handle pauses the source.
 fn scaling_rule() -> HpaScaling {
     HpaScaling::new()
-        .high_watermark(0.2)
-        .low_watermark(0.05)
+        .high_watermark(SCALE_HIGH)
+        .low_watermark(SCALE_LOW)
         .up_after(Duration::from_millis(200))
         .step(2)
         .cooldown(Duration::from_millis(500))
@@ -335,14 +370,14 @@ fn describe(d: &Decision, start: Instant) -> String {
         }
         Action::Resume => format!("resume {upstream}: {} recovered", d.mailbox),
         Action::ScaleUp | Action::ScaleDown => format!(
-            "{} {} to {} workers",
+            "{} {} to {}",
             if d.action == Action::ScaleUp {
                 "grow"
             } else {
                 "shrink"
             },
             d.mailbox,
-            d.workers.unwrap_or(0)
+            count(d.workers.unwrap_or(0) as u64, "worker", "workers")
         ),
         _ => d.to_string(),
     };
@@ -364,7 +399,13 @@ struct Rate {
 }
 
 impl Rate {
-    fn update(&mut self, now: Instant, value: u64) -> f64 {
+    /// The rate, with the counter at `value` now. While its stage is `idle` (paused or
+    /// stopped) it makes nothing: the rate is 0, not what the last second averages, and the
+    /// window starts again, so that after a resume the rate counts from the resume.
+    fn update(&mut self, now: Instant, value: u64, idle: bool) -> f64 {
+        if idle {
+            self.window.clear();
+        }
         self.window.push_back((now, value));
         while self.window.len() > 2 && now - self.window[1].0 >= Duration::from_secs(1) {
             self.window.pop_front();
@@ -410,24 +451,27 @@ struct Pipeline {
 impl Pipeline {
     fn snapshot(&mut self) -> Snapshot {
         let at = Instant::now();
+        let phase = self.plan.phase_at(at);
         let sent = self.counts.sent.load(Relaxed);
         let parse = self.parse.stats();
         let sink = self.sink.stats();
+        let source_paused = self.gate.is_paused();
+        let parse_paused = self.parse.is_paused();
         Snapshot {
             at,
-            phase: self.plan.phase_at(at),
+            phase,
             sent,
             refused: self.counts.refused.load(Relaxed),
-            source_paused: self.gate.is_paused(),
+            source_paused,
             parse,
             parse_len: self.parse.len(),
-            parse_paused: self.parse.is_paused(),
+            parse_paused,
             workers: self.parse.workers(),
             sink,
             sink_len: self.sink.len(),
-            sent_rate: self.rates[0].update(at, sent),
-            parse_rate: self.rates[1].update(at, parse.handled),
-            sink_rate: self.rates[2].update(at, sink.handled),
+            sent_rate: self.rates[0].update(at, sent, source_paused || phase.is_none()),
+            parse_rate: self.rates[1].update(at, parse.handled, parse_paused),
+            sink_rate: self.rates[2].update(at, sink.handled, false),
         }
     }
 
@@ -449,6 +493,7 @@ mod ansi {
     pub const HOME: &str = "\x1b[H";
     pub const CLEAR_LINE: &str = "\x1b[K";
     pub const CLEAR_BELOW: &str = "\x1b[J";
+    pub const UP: &str = "\x1b[A";
     pub const HIDE_CURSOR: &str = "\x1b[?25l";
     pub const SHOW_CURSOR: &str = "\x1b[?25h";
     pub const BOLD: &str = "\x1b[1m";
@@ -478,17 +523,70 @@ fn bar(depth: usize, capacity: usize) -> String {
     )
 }
 
-/// Records dropped, by reason: `0`, or `12 (drop_newest 12)`.
-fn drops(stats: &MailboxStats) -> String {
+/// A fill ratio as a percentage: `50%`.
+fn percent(ratio: f64) -> String {
+    format!("{:.0}%", ratio * 100.0)
+}
+
+/// The reason a mailbox's own policy drops records for, if it drops any.
+fn own_reason(policy: OverflowPolicy) -> Option<DropReason> {
+    match policy {
+        OverflowPolicy::DropNewest => Some(DropReason::DropNewest),
+        OverflowPolicy::DropOldest => Some(DropReason::DropOldest),
+        OverflowPolicy::Reject => Some(DropReason::Rejected),
+        _ => None,
+    }
+}
+
+/// Records dropped: `0`; `12` when the mailbox's own policy dropped them all (the policy is
+/// shown beside); otherwise by reason, `15 (drop_oldest 12, stopped 3)`.
+fn drops(stats: &MailboxStats, policy: OverflowPolicy) -> String {
+    let total = lost(stats);
     let reasons: Vec<String> = DropReason::ALL
         .iter()
         .filter(|&&reason| stats.dropped(reason) > 0)
         .map(|&reason| format!("{reason} {}", stats.dropped(reason)))
         .collect();
-    if reasons.is_empty() {
-        "0".to_owned()
+    if reasons.is_empty() || own_reason(policy).is_some_and(|own| stats.dropped(own) == total) {
+        total.to_string()
     } else {
-        format!("{} ({})", lost(stats), reasons.join(", "))
+        format!("{total} ({})", reasons.join(", "))
+    }
+}
+
+/// What the view says of each mailbox that does not change: its policy, and the watermarks
+/// (high and low fill) the supervisor watches it with, where it watches it.
+struct Legend {
+    parse_policy: OverflowPolicy,
+    sink_policy: OverflowPolicy,
+    /// `drop_newest  pause source: high 50% low 20%  scale: high 20% low 5%`.
+    parse: String,
+    /// `drop_oldest  pause parse: high 50% low 20%`.
+    sink: String,
+}
+
+impl Legend {
+    fn new(parse: OverflowPolicy, sink: OverflowPolicy, pausing: bool) -> Self {
+        let marks = |high: f64, low: f64| format!("high {} low {}", percent(high), percent(low));
+        let pause = |upstream: &str, rule: PressurePolicy| {
+            let marks = marks(rule.get_high_watermark(), rule.get_low_watermark());
+            format!("pause {upstream}: {marks}")
+        };
+        let scale = format!("scale: {}", marks(SCALE_HIGH, SCALE_LOW));
+        let (parse_marks, sink_marks) = if pausing {
+            (
+                format!("{}  {scale}", pause("source", parse_policy())),
+                pause("parse", sink_policy()),
+            )
+        } else {
+            (scale, "not watched (--no-pause)".to_owned())
+        };
+        Legend {
+            parse_policy: parse,
+            sink_policy: sink,
+            parse: format!("{:<11}  {parse_marks}", parse.as_str()),
+            sink: format!("{:<11}  {sink_marks}", sink.as_str()),
+        }
     }
 }
 
@@ -524,6 +622,7 @@ fn phase_text(s: &Snapshot, drained: bool) -> String {
     }
 }
 
+/// A stage's state, in 7 columns.
 fn state(paused: bool) -> String {
     if paused {
         format!("{}{}PAUSED {}", ansi::BOLD, ansi::YELLOW, ansi::RESET)
@@ -532,119 +631,231 @@ fn state(paused: bool) -> String {
     }
 }
 
-/// The terminal view: at most 80 columns.
-fn frame(s: &Snapshot, plan: &Plan, log: &Log, drained: bool) -> String {
-    let workers = format!(
-        "{}{}",
-        "■".repeat(s.workers.min(MAX_WORKERS)),
-        "□".repeat(MAX_WORKERS.saturating_sub(s.workers))
-    );
-    let sink_speed = if s.phase.is_some_and(|(_, p)| p.slow_sink) {
-        format!("{}slow{}   ", ansi::YELLOW, ansi::RESET)
-    } else {
-        "fast   ".to_owned()
-    };
-    let mut lines = vec![
-        format!(
-            "{}actix-backpressure live demo{}   {:5.1} s of {:.0} s",
-            ansi::BOLD,
-            ansi::RESET,
-            secs(s.at, plan.start),
-            plan.length.as_secs_f64()
-        ),
-        phase_text(s, drained),
-        format!(
-            "{}source ─try_send─▶ parse ({MIN_WORKERS} to {MAX_WORKERS} workers, {} ms each) \
-             ─tell─▶ sink{}",
-            ansi::DIM,
-            PARSE_WORK.as_millis(),
-            ansi::RESET
-        ),
-        String::new(),
-        format!(
-            "source  {}   sent    {:>7}  {:>5.0}/s   refused {}",
-            if s.phase.is_none() {
-                "stopped".to_owned()
-            } else {
-                state(s.source_paused)
-            },
-            s.sent,
-            s.sent_rate,
-            s.refused
-        ),
-        format!(
-            "parse   {} {:>4}/{PARSE_CAPACITY} {:>3.0}%  {}",
-            bar(s.parse_len, PARSE_CAPACITY),
-            s.parse_len,
-            s.parse_len as f64 * 100.0 / PARSE_CAPACITY as f64,
-            state(s.parse_paused)
-        ),
-        format!(
-            "        workers {workers} {}/{MAX_WORKERS}  handled {:>7}  {:>5.0}/s   dropped {}",
-            s.workers,
-            s.parse.handled,
-            s.parse_rate,
-            drops(&s.parse)
-        ),
-        format!(
-            "sink    {} {:>4}/{SINK_CAPACITY} {:>3.0}%",
-            bar(s.sink_len, SINK_CAPACITY),
-            s.sink_len,
-            s.sink_len as f64 * 100.0 / SINK_CAPACITY as f64,
-        ),
-        format!(
-            "        {sink_speed}          handled {:>7}  {:>5.0}/s   dropped {}",
-            s.sink.handled,
-            s.sink_rate,
-            drops(&s.sink)
-        ),
-        String::new(),
-        format!("paused upstreams: {}", paused(s)),
-        format!(
-            "supervisor: {} pauses, {} resumes, {} scale-ups, {} scale-downs; most workers {}",
-            log.pauses, log.resumes, log.scale_ups, log.scale_downs, log.most_workers
-        ),
-        "recent decisions:".to_owned(),
-    ];
-    lines.extend(log.recent.iter().map(|d| format!("  {d}")));
-    let mut out = String::from(ansi::HOME);
-    for line in lines {
-        out.push_str(&line);
-        out.push_str(ansi::CLEAR_LINE);
-        out.push('\n');
+/// `line` cut to `cols` visible characters (its escape sequences take none, and are kept).
+fn clip(line: &str, cols: usize) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut visible = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // A control sequence: ESC, '[', parameters, then one final byte in '@'..='~'.
+            out.push(c);
+            out.extend(chars.next());
+            for c in chars.by_ref() {
+                out.push(c);
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else if visible < cols {
+            out.push(c);
+            visible += 1;
+        }
     }
-    out.push_str(ansi::CLEAR_BELOW);
     out
 }
 
-/// A plain status line, for a pipe or a CI log.
-fn status_line(s: &Snapshot, plan: &Plan) -> String {
+/// The terminal view, at most 80 columns by 21 rows, fitted to a terminal of `rows` by `cols`.
+///
+/// Each line has a rank: when the terminal has fewer rows than the view, the lines of the
+/// highest ranks are left out (the older decisions first, then the newer ones, the blank lines
+/// and the diagram, the supervisor's counts, the title), and what is left is cut to the
+/// height. Lines are cut to the width. The view is written from the top left corner over the
+/// last one, each line cleared first, with no line feed after its last line: it never
+/// scrolls.
+fn frame(
+    s: &Snapshot,
+    plan: &Plan,
+    log: &Log,
+    legend: &Legend,
+    drained: bool,
+    (rows, cols): (usize, usize),
+) -> String {
+    let workers = format!(
+        "workers {}{} {}/{MAX_WORKERS}",
+        "■".repeat(s.workers.min(MAX_WORKERS)),
+        "□".repeat(MAX_WORKERS.saturating_sub(s.workers)),
+        s.workers
+    );
+    let sink_speed = if s.phase.is_some_and(|(_, p)| p.slow_sink) {
+        format!("{}slow{}", ansi::YELLOW, ansi::RESET)
+    } else {
+        "fast".to_owned()
+    };
+    let fill = |len: usize, capacity: usize| {
+        let ratio = len as f64 / capacity.max(1) as f64;
+        format!(
+            "{} {len:>4}/{capacity} {:>4}",
+            bar(len, capacity),
+            percent(ratio)
+        )
+    };
+    let figures = |left: &str, handled: u64, rate: f64, dropped: String| {
+        format!("        {left:<22}  handled {handled:>7}  {rate:>5.0}/s   dropped {dropped}")
+    };
+    let source = if s.phase.is_none() {
+        "stopped".to_owned()
+    } else {
+        state(s.source_paused)
+    };
+    let mut lines: Vec<(usize, String)> = vec![
+        (
+            1,
+            format!(
+                "{}actix-backpressure live demo{}   {:5.1} s of {:.0} s",
+                ansi::BOLD,
+                ansi::RESET,
+                secs(s.at, plan.start),
+                plan.length.as_secs_f64()
+            ),
+        ),
+        (0, phase_text(s, drained)),
+        (
+            3,
+            format!(
+                "{}source ─try_send─▶ parse ({MIN_WORKERS} to {MAX_WORKERS} workers, {} ms each) \
+                 ─tell─▶ sink{}",
+                ansi::DIM,
+                PARSE_WORK.as_millis(),
+                ansi::RESET
+            ),
+        ),
+        (3, String::new()),
+        (
+            0,
+            format!(
+                // Columns as in the mailboxes' figures below.
+                "source  {source}{:17}sent    {:>7}  {:>5.0}/s   refused {}",
+                "", s.sent, s.sent_rate, s.refused
+            ),
+        ),
+        (0, format!("parse   {}", legend.parse)),
+        (
+            0,
+            format!(
+                "        {}  {}",
+                fill(s.parse_len, PARSE_CAPACITY),
+                state(s.parse_paused)
+            ),
+        ),
+        (
+            0,
+            figures(
+                &workers,
+                s.parse.handled,
+                s.parse_rate,
+                drops(&s.parse, legend.parse_policy),
+            ),
+        ),
+        (0, format!("sink    {}", legend.sink)),
+        (
+            0,
+            format!("        {}  {sink_speed}", fill(s.sink_len, SINK_CAPACITY)),
+        ),
+        (
+            0,
+            figures(
+                "",
+                s.sink.handled,
+                s.sink_rate,
+                drops(&s.sink, legend.sink_policy),
+            ),
+        ),
+        (3, String::new()),
+        (2, format!("paused upstreams: {}", paused(s))),
+        (
+            2,
+            format!(
+                "supervisor: {}, {}, {}, {}; most workers {}",
+                count(log.pauses, "pause", "pauses"),
+                count(log.resumes, "resume", "resumes"),
+                count(log.scale_ups, "scale-up", "scale-ups"),
+                count(log.scale_downs, "scale-down", "scale-downs"),
+                log.most_workers
+            ),
+        ),
+        (4, "recent decisions:".to_owned()),
+    ];
+    // The newest decision ranks with the heading, each older one a rank lower.
+    let recent = log.recent.len();
+    lines.extend(
+        log.recent
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (4 + (recent - 1 - i), format!("  {d}"))),
+    );
+
+    let rows = rows.max(1);
+    let fits = |rank: usize| lines.iter().filter(|(r, _)| *r <= rank).count() <= rows;
+    let shown = lines
+        .iter()
+        .map(|(rank, _)| *rank)
+        .filter(|&rank| fits(rank))
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from(ansi::HOME);
+    let kept: Vec<&str> = lines
+        .iter()
+        .filter(|(rank, _)| *rank <= shown)
+        .map(|(_, line)| line.as_str())
+        .take(rows)
+        .collect();
+    for (i, line) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(ansi::CLEAR_LINE);
+        out.push_str(&clip(line, cols));
+    }
+    if kept.len() < rows {
+        // What an earlier, longer frame left below: cleared from the next row, which exists.
+        out.push('\n');
+        out.push_str(ansi::CLEAR_BELOW);
+        out.push_str(ansi::UP);
+    }
+    out
+}
+
+/// The plain status lines, for a pipe or a CI log: the time, the phase and the source, then
+/// one line per mailbox.
+fn status_lines(s: &Snapshot, plan: &Plan, legend: &Legend) -> [String; 3] {
     let phase = s.phase.map_or("draining", |(_, phase)| phase.name);
-    format!(
-        "{:6.2} s  {phase:<24}  source {} sent {} | parse {}/{PARSE_CAPACITY} workers {} \
-         handled {} dropped {} | sink {}/{SINK_CAPACITY} handled {} dropped {} | paused: {}",
-        secs(s.at, plan.start),
-        match (s.phase, s.source_paused) {
-            (None, _) => "stopped",
-            (Some(_), true) => "paused",
-            (Some(_), false) => "running",
-        },
-        s.sent,
-        s.parse_len,
-        s.workers,
-        s.parse.handled,
-        drops(&s.parse),
-        s.sink_len,
-        s.sink.handled,
-        drops(&s.sink),
-        paused(s)
-    )
+    let source = match (s.phase, s.source_paused) {
+        (None, _) => "stopped",
+        (Some(_), true) => "paused",
+        (Some(_), false) => "running",
+    };
+    [
+        format!(
+            "{:6.2} s  {phase:<24}  source {source:<7} {:>4.0}/s  sent {}",
+            secs(s.at, plan.start),
+            s.sent_rate,
+            s.sent
+        ),
+        format!(
+            "    parse {:>3}/{PARSE_CAPACITY} {}, {}{}: handled {}, dropped {}",
+            s.parse_len,
+            legend.parse_policy.as_str(),
+            count(s.workers as u64, "worker", "workers"),
+            if s.parse_paused { ", paused" } else { "" },
+            s.parse.handled,
+            drops(&s.parse, legend.parse_policy)
+        ),
+        format!(
+            "    sink  {:>3}/{SINK_CAPACITY} {}: handled {}, dropped {}",
+            s.sink_len,
+            legend.sink_policy.as_str(),
+            s.sink.handled,
+            drops(&s.sink, legend.sink_policy)
+        ),
+    ]
 }
 
 /// What a run left behind.
 struct Outcome {
     length: Duration,
     pausing: bool,
+    legend: Legend,
     sent: u64,
     refused: u64,
     parse: MailboxStats,
@@ -657,45 +868,62 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The summary, in lines of at most [`COLUMNS`].
     fn print(&self) {
-        let stage = |name: &str, offered: u64, stats: &MailboxStats| {
+        let stage = |name: &str, policy: OverflowPolicy, offered: u64, stats: &MailboxStats| {
             let by_reason: Vec<String> = DropReason::ALL
                 .iter()
+                .filter(|&&reason| stats.dropped(reason) > 0)
                 .map(|&reason| format!("{reason} {}", stats.dropped(reason)))
                 .collect();
-            println!(
-                "  {name:<6} offered {offered:>6}  handled {:>6}  dropped {:>5}",
+            say(&format!(
+                "  {name:<6}  {:<11}  offered {offered:>6}  handled {:>6}  dropped {:>6}",
+                policy.as_str(),
                 stats.handled,
                 lost(stats),
-            );
-            println!("         dropped by reason: {}", by_reason.join(", "));
+            ));
+            say(&format!(
+                "          dropped by reason: {}",
+                if by_reason.is_empty() {
+                    "none".to_owned()
+                } else {
+                    by_reason.join(", ")
+                }
+            ));
         };
         println!();
-        println!(
+        say(&format!(
             "summary: {:.1} s of load{}, drained in {:.1} s",
             self.length.as_secs_f64(),
             if self.pausing { "" } else { " without pauses" },
             self.drain.as_secs_f64()
-        );
-        println!(
-            "  source sent    {:>6}  (try_send refused {})",
+        ));
+        say(&format!(
+            "  source  sent {} (try_send refused {})",
             self.sent, self.refused
+        ));
+        stage("parse", self.legend.parse_policy, self.sent, &self.parse);
+        stage(
+            "sink",
+            self.legend.sink_policy,
+            self.parse.handled,
+            &self.sink,
         );
-        stage("parse", self.sent, &self.parse);
-        stage("sink", self.parse.handled, &self.sink);
-        println!(
-            "  supervisor: {} pauses, {} resumes, {} scale-ups, {} scale-downs; at most {} \
-             workers (of {MAX_WORKERS})",
-            self.log.pauses,
-            self.log.resumes,
-            self.log.scale_ups,
-            self.log.scale_downs,
-            self.log.most_workers
-        );
-        println!(
+        say(&format!(
+            "  supervisor: {}, {}, {}, {}",
+            count(self.log.pauses, "pause", "pauses"),
+            count(self.log.resumes, "resume", "resumes"),
+            count(self.log.scale_ups, "scale-up", "scale-ups"),
+            count(self.log.scale_downs, "scale-down", "scale-downs"),
+        ));
+        say(&format!(
+            "  pool: at most {} (of {MAX_WORKERS})",
+            count(self.log.most_workers as u64, "worker", "workers")
+        ));
+        say(&format!(
             "  deepest mailboxes: parse {}/{PARSE_CAPACITY}, sink {}/{SINK_CAPACITY}",
             self.deepest.0, self.deepest.1
-        );
+        ));
     }
 
     /// What went wrong, if anything.
@@ -724,13 +952,17 @@ impl Outcome {
             }
         }
         if self.queued != 0 {
-            problems.push(format!("{} records still queued", self.queued));
+            problems.push(format!(
+                "{} still queued",
+                count(self.queued as u64, "record", "records")
+            ));
         }
         if self.refused != self.parse.dropped_newest + self.parse.closed {
             problems.push(format!(
-                "the source saw {} records refused, the pool's mailbox counts {} dropped and {} \
-                 closed",
-                self.refused, self.parse.dropped_newest, self.parse.closed
+                "the source saw {} refused, the pool's mailbox counts {} dropped and {} closed",
+                count(self.refused, "record", "records"),
+                self.parse.dropped_newest,
+                self.parse.closed
             ));
         }
         if self.pausing && self.length.as_secs_f64() >= FULL_LENGTH {
@@ -770,6 +1002,12 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
     };
     // The source's gate: the supervisor pauses the source's ticks through it.
     let gate = PauseGate::new();
+    let legend = Legend::new(parse.policy(), sink.policy(), pausing);
+    if !tty {
+        say("mailboxes: policy, then the supervisor's watermarks (high and low fill)");
+        say(&format!("  parse  {}", legend.parse));
+        say(&format!("  sink   {}", legend.sink));
+    }
 
     let supervisor = PressureSupervisor::start();
     let mut decisions = supervisor.subscribe();
@@ -814,7 +1052,7 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
                 }
                 let line = describe(&decision, plan.start);
                 if !tty {
-                    println!("{line}");
+                    say(&line);
                 }
                 log.recent.push_back(line);
                 if log.recent.len() > RECENT {
@@ -846,7 +1084,11 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
     let mut ticks = tokio::time::interval(FRAME_EVERY);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut next_line = plan.start;
+    // The terminal's size, read again when it changes.
+    let size = Rc::new(Cell::new((24, 80)));
     if tty {
+        size.set(terminal_size());
+        follow_resizes(Rc::clone(&size));
         print!("{}{}", ansi::CLEAR, ansi::HIDE_CURSOR);
     }
     let mut deepest = (0, 0);
@@ -864,10 +1106,13 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
         let last = ended.is_some_and(|ended| drained || s.at - ended >= DRAIN_LIMIT);
         if tty {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(frame(&s, &plan, &log.borrow(), drained).as_bytes());
+            let view = frame(&s, &plan, &log.borrow(), &legend, drained, size.get());
+            let _ = out.write_all(view.as_bytes());
             let _ = out.flush();
         } else if s.at >= next_line || last {
-            println!("{}", status_line(&s, &plan));
+            for line in status_lines(&s, &plan, &legend) {
+                say(&line);
+            }
             next_line += LINE_EVERY;
         }
         if last {
@@ -875,7 +1120,8 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
         }
     };
     if tty {
-        print!("{}", ansi::SHOW_CURSOR);
+        // Below the view's last line.
+        println!("{}", ansi::SHOW_CURSOR);
     }
     let drain = ended.map_or(Duration::ZERO, |ended| snapshot.at - ended);
 
@@ -887,6 +1133,7 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
     Outcome {
         length,
         pausing,
+        legend,
         sent: snapshot.sent,
         refused: snapshot.refused,
         parse: snapshot.parse,
@@ -898,6 +1145,67 @@ async fn run(length: Duration, pausing: bool, tty: bool) -> Outcome {
         drained,
     }
 }
+
+/// The terminal's size, in rows and columns: what `stty size` says of standard output, else
+/// `LINES` and `COLUMNS`, else 24 by 80.
+fn terminal_size() -> (usize, usize) {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()?
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+    };
+    stty_size()
+        .or_else(|| Some((var("LINES")?, var("COLUMNS")?)))
+        .unwrap_or((24, 80))
+}
+
+/// `stty size` on the terminal standard output writes to.
+#[cfg(unix)]
+fn stty_size() -> Option<(usize, usize)> {
+    use std::os::fd::AsFd;
+    use std::process::{Command, Stdio};
+
+    let terminal = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let out = Command::new("stty")
+        .arg("size")
+        .stdin(terminal)
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    // `rows cols`; a terminal that has no size says `0 0`.
+    let mut numbers = text
+        .split_whitespace()
+        .map(|n| n.parse::<usize>().ok().filter(|&n| n > 0));
+    Some((numbers.next()??, numbers.next()??))
+}
+
+#[cfg(not(unix))]
+fn stty_size() -> Option<(usize, usize)> {
+    None
+}
+
+/// Keeps `size` up to date: reads the terminal's size again on each SIGWINCH.
+#[cfg(unix)]
+fn follow_resizes(size: Rc<Cell<(usize, usize)>>) {
+    use actix_rt::signal::unix::{signal, SignalKind};
+
+    let Ok(mut resized) = signal(SignalKind::window_change()) else {
+        return;
+    };
+    actix::spawn(async move {
+        while resized.recv().await.is_some() {
+            size.set(terminal_size());
+        }
+    });
+}
+
+/// Elsewhere the size read at the start stays.
+#[cfg(not(unix))]
+fn follow_resizes(_: Rc<Cell<(usize, usize)>>) {}
 
 struct Args {
     seconds: f64,
@@ -975,21 +1283,27 @@ fn main() -> ExitCode {
     }
     let tty = std::io::stdout().is_terminal();
     if !tty {
-        println!(
+        say(&format!(
             "actix-backpressure demo: source -> parse ({MIN_WORKERS} to {MAX_WORKERS} workers, \
-             {} ms each) -> sink, {:.0} s of load in {} phases{}",
-            PARSE_WORK.as_millis(),
+             {} ms each) -> sink",
+            PARSE_WORK.as_millis()
+        ));
+        say(&format!(
+            "{:.0} s of load in {} phases{}",
             args.seconds,
             PHASES.len(),
             if args.pausing { "" } else { ", no pauses" }
-        );
+        ));
     }
     if let Some(addr) = args.metrics {
-        println!("serving metrics on http://{addr}/metrics until the demo ends");
-        println!(
-            "point Prometheus at it (scrape_configs: targets [\"{addr}\"]), then import or provision \
-             dashboards/actix-backpressure.json in Grafana; alert rules: dashboards/alerts.yml"
-        );
+        say(&format!(
+            "serving metrics on http://{addr}/metrics until the demo ends"
+        ));
+        say(&format!(
+            "point Prometheus at it (scrape_configs: targets [\"{addr}\"]), then import or \
+             provision dashboards/actix-backpressure.json in Grafana; alert rules: \
+             dashboards/alerts.yml"
+        ));
     }
 
     let outcome = System::new().block_on(async move {
@@ -1007,9 +1321,7 @@ fn main() -> ExitCode {
     outcome.print();
     let mut problems = outcome.problems();
     if problems.is_empty() {
-        println!(
-            "every record is accounted for: at each stage, offered = handled + dropped by reason"
-        );
+        say("every record is accounted for: at each stage, offered = handled + dropped");
         ExitCode::SUCCESS
     } else {
         problems.sort();
