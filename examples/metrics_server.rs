@@ -23,6 +23,12 @@
 //! it again, so `supervisor_pool_workers{pool="pool"}` moves and `supervisor_actions_total`
 //! counts `scale_up` and `scale_down` too.
 //!
+//! Each second it prints every mailbox's depth and its `lost`: the messages offered but not
+//! handled (`settled() - handled`: dropped, evicted, rejected, timed out, stopped or closed).
+//! Under `block` the policy drops nothing: its `lost` are the requests that `send_timeout`
+//! gave up on after 5 ms without room (`timed_out`), since `tell` waits for room (a
+//! `try_send` or `do_send` to the full mailbox would count as `rejected`).
+//!
 //! Point Prometheus at `http://<listen>/metrics`; `dashboards/` has a Grafana dashboard and
 //! alert rules for these metrics.
 
@@ -137,6 +143,12 @@ fn main() {
          dashboards/actix-backpressure.json in Grafana; alert rules: dashboards/alerts.yml",
         args.listen
     );
+    println!(
+        "each second, per mailbox: depth/capacity and lost, the messages not handled\n\
+         (dropped, evicted, rejected, timed out, stopped or closed); under block the\n\
+         policy drops nothing: its lost are the send_timeout requests that found no\n\
+         room within 5 ms (tell waits for room; try_send would count as rejected)"
+    );
     let system = System::new();
     system.block_on(async move {
         let start = Instant::now();
@@ -151,11 +163,10 @@ fn main() {
         let mut mailboxes = Vec::new();
         for policy in OverflowPolicy::ALL {
             let arbiter = Arbiter::new();
-            let addr = Consumer::start_bounded_in_arbiter(
-                &arbiter.handle(),
-                MailboxConfig::new(64).policy(policy).name(policy.as_str()),
-                |_| Consumer,
-            );
+            let addr =
+                BoundedMailbox::new(MailboxConfig::new(64).policy(policy).name(policy.as_str()))
+                    .expect("a valid configuration")
+                    .start_in_arbiter(&arbiter.handle(), |_| Consumer);
             supervisor
                 .watch(&addr, PressurePolicy::default())
                 .expect("the default policy is valid");
