@@ -30,7 +30,8 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// # Examples
 ///
 /// ```
-/// use actix_backpressure_mailbox::{MailboxConfig, OverflowPolicy};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{MailboxConfig, OverflowPolicy};
 ///
 /// let config = MailboxConfig::new(64)
 ///     .policy(OverflowPolicy::DropOldest)

@@ -32,7 +32,8 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 ///
 /// ```
 /// use actix::prelude::*;
-/// use actix_backpressure_mailbox::{BoundedActorExt, MailboxConfig, PauseGate};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{BoundedActorExt, MailboxConfig, PauseGate};
 ///
 /// struct Ticker {
 ///     gate: PauseGate,

@@ -37,7 +37,8 @@ use crate::{BoundedAddr, ConfigError, MailboxConfig, MailboxProbe};
 ///
 /// ```
 /// use actix::prelude::*;
-/// use actix_backpressure_mailbox::{MailboxConfig, WorkerPool};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{MailboxConfig, WorkerPool};
 ///
 /// struct Parser;
 /// impl Actor for Parser {

@@ -24,7 +24,8 @@
 //!
 //! ```
 //! use actix::prelude::*;
-//! use actix_backpressure_mailbox::{BoundedActorExt, BoundedAddr, MailboxConfig, OverflowPolicy};
+//! # use actix_backpressure_mailbox as actix_backpressure;
+//! use actix_backpressure::{BoundedActorExt, BoundedAddr, MailboxConfig, OverflowPolicy};
 //! use actix_web::http::{header, StatusCode};
 //! use actix_web::{web, ResponseError};
 //!
