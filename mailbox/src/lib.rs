@@ -20,6 +20,8 @@
 // One `unsafe` block, in `queue.rs` (a pointer to a queue kept alive by the mailbox), is
 // allowed where it stands.
 #![deny(unsafe_code)]
+// docs.rs builds with `--cfg docsrs`: feature-gated items are marked with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod addr;
 mod backpressured;
@@ -45,6 +47,7 @@ mod supervisor;
 mod sync;
 mod weak;
 #[cfg(feature = "actix-web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 pub mod web;
 
 #[cfg(all(test, mailbox_loom))]

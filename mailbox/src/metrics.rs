@@ -54,7 +54,8 @@ impl MetricKind {
 /// # Examples
 ///
 /// ```
-/// use actix_backpressure_mailbox::metrics::{MetricKind, METRICS};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::metrics::{MetricKind, METRICS};
 ///
 /// let depth = METRICS.iter().find(|m| m.name == "mailbox_depth").unwrap();
 /// assert_eq!(depth.kind, MetricKind::Gauge);
@@ -236,6 +237,7 @@ pub const OTHER_INSTANCE: &str = "_other";
 pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use imp::refresh;
 #[cfg(feature = "metrics")]
 pub(crate) use imp::{record_blocked, register, sample_tick, Timers};
