@@ -21,7 +21,7 @@ pub const SUPERVISOR_ACTIONS_TOTAL: &str = "supervisor_actions_total";
 pub const SUPERVISOR_POOL_WORKERS: &str = "supervisor_pool_workers";
 
 /// Every supervisor metric, with its type and labels (the mailbox's are in
-/// [`actix_backpressure_mailbox::metrics::METRICS`]).
+/// [`actix_backpressure::metrics::METRICS`](actix_backpressure_mailbox::metrics::METRICS)).
 pub const METRICS: &[MetricSpec] = &[
     MetricSpec::new(
         SUPERVISOR_MAILBOX_SATURATED,

@@ -25,7 +25,8 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use actix_backpressure_supervisor::PressurePolicy;
+/// # use actix_backpressure_supervisor as actix_backpressure;
+/// use actix_backpressure::PressurePolicy;
 ///
 /// let policy = PressurePolicy::new()
 ///     .high_watermark(0.9)

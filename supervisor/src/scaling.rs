@@ -76,7 +76,8 @@ pub trait ScalingPolicy: Send + 'static {
 ///
 /// ```
 /// use std::time::Duration;
-/// use actix_backpressure_supervisor::HpaScaling;
+/// # use actix_backpressure_supervisor as actix_backpressure;
+/// use actix_backpressure::HpaScaling;
 ///
 /// let rule = HpaScaling::new().step(2).down_after(Duration::from_secs(10));
 /// assert!(rule.validate().is_ok());

@@ -48,8 +48,12 @@ use crate::{
 ///
 /// ```
 /// use actix::prelude::*;
-/// use actix_backpressure_mailbox::{BoundedActorExt, MailboxConfig, OverflowPolicy};
-/// use actix_backpressure_supervisor::{PressurePolicy, PressureSupervisor};
+/// # mod actix_backpressure {
+/// #     pub use actix_backpressure_mailbox::*;
+/// #     pub use actix_backpressure_supervisor::*;
+/// # }
+/// use actix_backpressure::{BoundedActorExt, MailboxConfig, OverflowPolicy};
+/// use actix_backpressure::{PressurePolicy, PressureSupervisor};
 ///
 /// struct Worker;
 /// impl Actor for Worker {

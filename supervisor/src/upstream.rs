@@ -24,7 +24,8 @@ use tokio::sync::watch;
 ///
 /// ```
 /// use std::sync::atomic::{AtomicBool, Ordering};
-/// use actix_backpressure_supervisor::{async_trait, Upstream};
+/// # use actix_backpressure_supervisor as actix_backpressure;
+/// use actix_backpressure::{async_trait, Upstream};
 ///
 /// struct Poller {
 ///     paused: AtomicBool,
