@@ -65,7 +65,8 @@ pub const MIN_EXPIRES: Duration = Duration::from_millis(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use actix_backpressure_nats::SourceConfig;
+/// # mod actix_backpressure { pub mod nats { pub use actix_backpressure_nats::*; } }
+/// use actix_backpressure::nats::SourceConfig;
 ///
 /// let config = SourceConfig::new("ORDERS", "billing")
 ///     .filter_subject("orders.>")

@@ -44,7 +44,8 @@ enum Key {
 /// # Examples
 ///
 /// ```
-/// use actix_backpressure_nats::{Dedup, JetStreamMessage};
+/// # mod actix_backpressure { pub mod nats { pub use actix_backpressure_nats::*; } }
+/// use actix_backpressure::nats::{Dedup, JetStreamMessage};
 ///
 /// let mut dedup = Dedup::by_stream_sequence(10_000);
 /// let mut total = 0;

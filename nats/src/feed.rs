@@ -26,7 +26,8 @@ use crate::{HandlerError, JetStreamMessage};
 /// A feed that hands messages to a function (say, a worker pool's entry point):
 ///
 /// ```
-/// use actix_backpressure_nats::{async_trait, Delivery, Feed, JetStreamMessage};
+/// # mod actix_backpressure { pub mod nats { pub use actix_backpressure_nats::*; } }
+/// use actix_backpressure::nats::{async_trait, Delivery, Feed, JetStreamMessage};
 ///
 /// struct Log;
 ///

@@ -27,9 +27,13 @@
 //!
 //! ```no_run
 //! use actix::prelude::*;
-//! use actix_backpressure_mailbox::{BoundedActorExt, MailboxConfig};
-//! use actix_backpressure_nats::{HandlerError, JetStreamMessage, JetStreamSource, SourceConfig};
-//! use actix_backpressure_supervisor::{PressurePolicy, PressureSupervisor};
+//! # mod actix_backpressure {
+//! #     pub use actix_backpressure_mailbox::*;
+//! #     pub use actix_backpressure_supervisor::*;
+//! #     pub mod nats { pub use actix_backpressure_nats::*; }
+//! # }
+//! use actix_backpressure::nats::{HandlerError, JetStreamMessage, JetStreamSource, SourceConfig};
+//! use actix_backpressure::{BoundedActorExt, MailboxConfig, PressurePolicy, PressureSupervisor};
 //!
 //! struct Billing;
 //!

@@ -28,7 +28,8 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 ///
 /// ```
 /// use actix::prelude::*;
-/// use actix_backpressure_nats::{HandlerError, JetStreamMessage};
+/// # mod actix_backpressure { pub mod nats { pub use actix_backpressure_nats::*; } }
+/// use actix_backpressure::nats::{HandlerError, JetStreamMessage};
 ///
 /// struct Store;
 ///

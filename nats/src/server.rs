@@ -25,11 +25,12 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// # Examples
 ///
 /// ```no_run
-/// use actix_backpressure_nats::server::NatsServer;
+/// # mod actix_backpressure { pub mod nats { pub use actix_backpressure_nats::*; } }
+/// use actix_backpressure::nats::server::NatsServer;
 ///
 /// let server = NatsServer::start()?;
 /// println!("connect to {}", server.url());
-/// # Ok::<(), actix_backpressure_nats::server::ServerError>(())
+/// # Ok::<(), actix_backpressure::nats::server::ServerError>(())
 /// ```
 pub struct NatsServer {
     binary: PathBuf,
