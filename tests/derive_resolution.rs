@@ -86,7 +86,7 @@ async fn each_layer_overrides_the_ones_below() {
         );
 
         // The spawn-site override wins over everything, as it is.
-        let addr = Layered.start_backpressured_with(MailboxConfig::new(2));
+        let addr = Layered.start_bounded(MailboxConfig::new(2));
         assert_eq!(
             (addr.capacity(), addr.policy(), addr.name()),
             (2, OverflowPolicy::Block, "Layered")
@@ -102,7 +102,10 @@ async fn each_layer_overrides_the_ones_below() {
             "{text}"
         );
         assert!(
-            text.contains("`polcy` unknown key, expected one of `capacity`, `policy`, `batch`"),
+            text.contains(
+                "`polcy` unknown key; did you mean `policy`? \
+                 expected one of `capacity`, `policy`, `batch`"
+            ),
             "{text}"
         );
         assert_eq!(

@@ -10,7 +10,7 @@ use syn::{Attribute, Data, DeriveInput, Fields, Ident, Lit, LitStr, Meta, Token}
 
 use crate::ctxt::Errors;
 use crate::policy::Policy;
-use crate::suggest;
+use actix_backpressure_names::suggest;
 
 /// The helper attribute's name.
 const ATTR: &str = "backpressured";

@@ -3,8 +3,10 @@
 //!
 //! Use it through the `actix-backpressure` crate (feature `derive`, on by default), which
 //! re-exports it next to the `Backpressured` trait it implements; the generated code names
-//! only paths of that crate (`::actix_backpressure::...`). Its documentation has a runnable
-//! example.
+//! only paths of that crate (`::actix_backpressure::...`). [Its documentation][facade] has a
+//! runnable example.
+//!
+//! [facade]: https://docs.rs/actix-backpressure/latest/actix_backpressure/derive.Backpressured.html
 //!
 //! ```text
 //! use actix::prelude::*;
@@ -59,13 +61,13 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod policy;
-mod suggest;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
 /// Implements `actix_backpressure::Backpressured` from `#[backpressured(...)]` attributes;
-/// see the [crate docs](crate).
+/// the keys and a runnable example are in the documentation of
+/// [`actix_backpressure::Backpressured`](https://docs.rs/actix-backpressure/latest/actix_backpressure/derive.Backpressured.html).
 #[proc_macro_derive(Backpressured, attributes(backpressured))]
 pub fn derive_backpressured(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

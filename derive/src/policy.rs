@@ -3,8 +3,6 @@
 
 use proc_macro2::{Ident, Span};
 
-use crate::suggest;
-
 /// One of `OverflowPolicy`'s variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Policy {
@@ -22,8 +20,8 @@ impl Policy {
         Policy::Reject,
     ];
 
-    /// The spellings `policy = ".."` accepts, as `OverflowPolicy::as_str` gives them.
-    pub(crate) const NAMES: [&'static str; 4] = ["block", "drop_newest", "drop_oldest", "reject"];
+    /// The spellings `policy = ".."` accepts: the runtime's own (`OverflowPolicy::as_str`).
+    pub(crate) const NAMES: [&'static str; 4] = actix_backpressure_names::POLICY_NAMES;
 
     /// The attribute's spelling.
     pub(crate) fn as_str(self) -> &'static str {
@@ -46,40 +44,9 @@ impl Policy {
         Self::ALL.into_iter().find(|policy| policy.as_str() == name)
     }
 
-    /// The error for a string that names no policy: a suggestion when one is likely, then
-    /// the valid spellings.
+    /// The error for a string that names no policy: the runtime's own message, hint included.
     pub(crate) fn unknown(given: &str) -> String {
-        let expected = suggest::one_of(&Self::NAMES);
-        let normalized = suggest::normalize(given);
-        if normalized.contains("latest") {
-            // Reactor's DROP_LATEST drops the incoming element, RxJava 3's evicts the newest
-            // queued one: guessing either would be wrong half the time.
-            return format!(
-                "unknown policy `{given}`: \"latest\" is ambiguous; use `drop_newest` to \
-                 discard the incoming message or `drop_oldest` to evict the oldest queued one; \
-                 expected one of {expected}"
-            );
-        }
-        match Self::suggestion(given, &normalized) {
-            Some(policy) => format!(
-                "unknown policy `{given}`; did you mean `{}`? expected one of {expected}",
-                policy.as_str()
-            ),
-            None => format!("unknown policy `{given}`; expected one of {expected}"),
-        }
-    }
-
-    /// The policy `given` (already `normalized`) most likely means: a misspelling, or the
-    /// name of the same policy in Akka (`OverflowStrategy`) or Reactor.
-    fn suggestion(given: &str, normalized: &str) -> Option<Policy> {
-        let alias = match normalized {
-            "backpressure" => Some(Policy::Block),
-            "dropnew" => Some(Policy::DropNewest),
-            "drophead" => Some(Policy::DropOldest),
-            "fail" | "error" => Some(Policy::Reject),
-            _ => None,
-        };
-        alias.or_else(|| suggest::closest(given, &Self::NAMES).and_then(Self::from_name))
+        actix_backpressure_names::unknown_policy(given)
     }
 }
 
@@ -101,37 +68,12 @@ mod tests {
     }
 
     #[test]
-    fn misspellings_get_the_nearest_policy() {
+    fn unknown_names_get_the_runtimes_message() {
         assert_eq!(
             Policy::unknown("drop_olderst"),
-            "unknown policy `drop_olderst`; did you mean `drop_oldest`? \
+            "unknown overflow policy `drop_olderst`; did you mean `drop_oldest`? \
              expected one of `block`, `drop_newest`, `drop_oldest`, `reject`"
         );
-        assert!(Policy::unknown("DropNewest").contains("did you mean `drop_newest`?"));
-        assert!(Policy::unknown("rejet").contains("did you mean `reject`?"));
-    }
-
-    #[test]
-    fn other_libraries_names_get_ours() {
-        assert!(Policy::unknown("dropHead").contains("did you mean `drop_oldest`?"));
-        assert!(Policy::unknown("drop_new").contains("did you mean `drop_newest`?"));
-        assert!(Policy::unknown("backpressure").contains("did you mean `block`?"));
-        assert!(Policy::unknown("fail").contains("did you mean `reject`?"));
-    }
-
-    #[test]
-    fn latest_is_ambiguous_so_nothing_is_guessed() {
-        let message = Policy::unknown("drop_latest");
-        assert!(message.contains("ambiguous"), "{message}");
-        assert!(!message.contains("did you mean"), "{message}");
-    }
-
-    #[test]
-    fn unrelated_words_only_list_the_policies() {
-        assert_eq!(
-            Policy::unknown("fast"),
-            "unknown policy `fast`; expected one of \
-             `block`, `drop_newest`, `drop_oldest`, `reject`"
-        );
+        assert!(Policy::unknown("drop_latest").contains("ambiguous"));
     }
 }

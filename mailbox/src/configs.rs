@@ -24,6 +24,15 @@ use crate::{MailboxConfig, OverflowPolicy};
 /// The keys an actor's table may set.
 const KEYS: &str = "`capacity`, `policy`, `batch`";
 
+/// The problem with an unknown key, with the key it most likely misspells.
+fn unknown_key(key: &str) -> String {
+    use actix_backpressure_names::suggest;
+    let hint = suggest::closest(key, &["capacity", "policy", "batch"])
+        .map(|known| format!("; did you mean `{known}`?"))
+        .unwrap_or_else(|| ",".to_owned());
+    format!("unknown key{hint} expected one of {KEYS}")
+}
+
 /// What the operator's configuration sets for one actor; `None` keeps the actor's own value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,7 +67,8 @@ impl MailboxOverrides {
 /// # Examples
 ///
 /// ```
-/// use actix_backpressure_mailbox::{MailboxConfig, MailboxConfigs, OverflowPolicy};
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{MailboxConfig, MailboxConfigs, OverflowPolicy};
 ///
 /// let configs = MailboxConfigs::from_toml_str(
 ///     "[ingest]\ncapacity = 4096\npolicy = \"drop_oldest\"\n",
@@ -151,7 +161,7 @@ impl MailboxConfigs {
                         .map(|n| overrides.capacity = Some(n)),
                     "batch" => positive(value).map(|n| overrides.batch = Some(n)),
                     "policy" => policy(value).map(|p| overrides.policy = Some(p)),
-                    _ => Err(format!("unknown key, expected one of {KEYS}")),
+                    _ => Err(unknown_key(key)),
                 };
                 if let Err(problem) = problem {
                     problems.push(format!("actor `{actor}`: `{key}` {problem}"));
@@ -317,8 +327,8 @@ mod tests {
             problems(text),
             "mailbox config `m.toml`: \
              actor `ingest`: `capacity` must be at least 1, got 0; \
-             actor `ingest`: `capcity` unknown key, expected one of `capacity`, `policy`, `batch`; \
-             actor `ingest`: `policy` unknown overflow policy `drop-oldest`, did you mean `drop_oldest`? \
+             actor `ingest`: `capcity` unknown key; did you mean `capacity`? expected one of `capacity`, `policy`, `batch`; \
+             actor `ingest`: `policy` unknown overflow policy `drop-oldest`; did you mean `drop_oldest`? \
              expected one of `block`, `drop_newest`, `drop_oldest`, `reject`; \
              actor `parser`: `batch` must be an integer of at least 1, got the string \"4\"; \
              actor `x`: `policy` must be one of `block`, `drop_newest`, `drop_oldest`, `reject`, got the integer 3; \

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use actix_backpressure_names::PolicyHint;
+
 /// What a full mailbox does when one more message arrives.
 ///
 /// The policy decides only what happens *at the bound*: while there is room, every policy
@@ -20,7 +22,8 @@ use std::str::FromStr;
 /// # Examples
 ///
 /// ```
-/// use actix_backpressure_mailbox::OverflowPolicy;
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::OverflowPolicy;
 ///
 /// let policy: OverflowPolicy = "drop_oldest".parse().unwrap();
 /// assert_eq!(policy, OverflowPolicy::DropOldest);
@@ -104,47 +107,25 @@ impl UnknownPolicy {
         &self.given
     }
 
-    /// The policy whose name is closest to the string (a likely typo), if any is close.
+    /// The policy the string most likely meant, if one is likely: a misspelling, another
+    /// case or separator (`DropOldest`, `drop-oldest`), or the name of the same policy in Akka
+    /// or Reactor (`dropHead`, `backpressure`). "latest" gets none: it is ambiguous (see
+    /// [`OverflowPolicy`]). The derive's compile errors give the same suggestion.
     pub fn suggestion(&self) -> Option<OverflowPolicy> {
-        let given = self.given.to_ascii_lowercase().replace('-', "_");
-        OverflowPolicy::ALL
-            .into_iter()
-            .map(|policy| (edit_distance(&given, policy.as_str()), policy))
-            .filter(|(distance, _)| *distance <= 3)
-            .min_by_key(|(distance, _)| *distance)
-            .map(|(_, policy)| policy)
+        match actix_backpressure_names::policy_hint(&self.given)? {
+            PolicyHint::Likely(name) => name.parse().ok(),
+            PolicyHint::AmbiguousLatest => None,
+        }
     }
 }
 
 impl fmt::Display for UnknownPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown overflow policy `{}`, ", self.given)?;
-        if let Some(policy) = self.suggestion() {
-            write!(f, "did you mean `{policy}`? ")?;
-        }
-        f.write_str("expected one of `block`, `drop_newest`, `drop_oldest`, `reject`")
+        f.write_str(&actix_backpressure_names::unknown_policy(&self.given))
     }
 }
 
 impl std::error::Error for UnknownPolicy {}
-
-/// Levenshtein distance, for suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
 
 impl FromStr for OverflowPolicy {
     type Err = UnknownPolicy;
@@ -173,12 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn names_are_the_ones_the_derive_accepts() {
+        assert_eq!(
+            OverflowPolicy::ALL.map(OverflowPolicy::as_str),
+            actix_backpressure_names::POLICY_NAMES
+        );
+        let latest = "drop_latest".parse::<OverflowPolicy>().unwrap_err();
+        assert_eq!(latest.suggestion(), None);
+        assert!(latest.to_string().contains("ambiguous"), "{latest}");
+        let alias = "dropHead".parse::<OverflowPolicy>().unwrap_err();
+        assert_eq!(alias.suggestion(), Some(OverflowPolicy::DropOldest));
+    }
+
+    #[test]
     fn close_misspellings_get_a_suggestion() {
         let err = "drop_olderst".parse::<OverflowPolicy>().unwrap_err();
         assert_eq!(err.suggestion(), Some(OverflowPolicy::DropOldest));
         assert_eq!(
             err.to_string(),
-            "unknown overflow policy `drop_olderst`, did you mean `drop_oldest`? \
+            "unknown overflow policy `drop_olderst`; did you mean `drop_oldest`? \
              expected one of `block`, `drop_newest`, `drop_oldest`, `reject`"
         );
         assert_eq!(

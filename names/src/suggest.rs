@@ -2,7 +2,7 @@
 
 /// The Levenshtein distance between `a` and `b`, in `char`s: how many insertions, deletions
 /// and substitutions turn one into the other.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     // `row[j]`: the distance between the part of `a` read so far and `b[..j]`.
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -20,7 +20,7 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 
 /// `s` without case, `_`, `-` or spaces: `DropOldest`, `drop-oldest` and `DROP_OLDEST` all
 /// become `dropoldest`.
-pub(crate) fn normalize(s: &str) -> String {
+pub fn normalize(s: &str) -> String {
     s.chars()
         .filter(|c| !matches!(c, '_' | '-' | ' '))
         .flat_map(char::to_lowercase)
@@ -30,7 +30,7 @@ pub(crate) fn normalize(s: &str) -> String {
 /// The candidate `given` most likely misspells, if one is close enough: one that differs only
 /// in case or separators, else the nearest within a third of the length (at least 1 edit),
 /// the earliest on a tie.
-pub(crate) fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let normalized = normalize(given);
     if let Some(&exact) = candidates.iter().find(|c| normalize(c) == normalized) {
         return Some(exact);
@@ -46,7 +46,7 @@ pub(crate) fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str
 }
 
 /// `` `a`, `b`, `c` ``: the valid spellings, for an error message.
-pub(crate) fn one_of(candidates: &[&str]) -> String {
+pub fn one_of(candidates: &[&str]) -> String {
     candidates
         .iter()
         .map(|c| format!("`{c}`"))
