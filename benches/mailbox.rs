@@ -19,7 +19,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr, Arbiter, ArbiterHandle, Context, Handler, Message, System};
-use actix_backpressure::{BoundedActorExt, BoundedAddr, MailboxConfig, OverflowPolicy, SendError};
+use actix_backpressure::{
+    BoundedActorExt, BoundedAddr, BoundedMailbox, MailboxConfig, OverflowPolicy, SendError,
+};
 use criterion::measurement::WallTime;
 use criterion::Throughput;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
@@ -353,11 +355,9 @@ fn fire_and_forget_cross_thread(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 sys.block_on(async {
-                    let addr = Consumer::start_bounded_in_arbiter(
-                        &consumer_thread,
-                        bounded_config(policy),
-                        |_| Consumer::default(),
-                    );
+                    let addr = BoundedMailbox::new(bounded_config(policy))
+                        .expect("a valid configuration")
+                        .start_in_arbiter(&consumer_thread, |_| Consumer::default());
                     let (elapsed, handled) = bounded_tell_rounds(&addr, iters).await;
                     check_delivery(
                         &format!("{GROUP}/{name}"),

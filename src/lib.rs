@@ -1,26 +1,67 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` (see `[package.metadata.docs.rs]`): each feature-gated
+// item is marked with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use actix_backpressure_mailbox as mailbox;
 /// Metric names and refresh ([`mailbox::metrics`]).
 pub use actix_backpressure_mailbox::metrics;
 pub use actix_backpressure_supervisor as supervisor;
 
+/// A durable, pausable NATS JetStream upstream: the crate `actix-backpressure-nats` (feature
+/// `nats`).
+///
+/// [`JetStreamSource`](nats::JetStreamSource) reads a durable pull consumer and feeds an actor
+/// through its [`BoundedAddr`], acking each message only after the actor handled it;
+/// [`SourceHandle`](nats::SourceHandle) is an [`Upstream`] that a [`PressureSupervisor`]
+/// pauses while the mailbox is saturated. See [*A durable upstream: NATS
+/// JetStream*](crate#a-durable-upstream-nats-jetstream) for an example and what the source
+/// does under each overflow policy.
 #[cfg(feature = "nats")]
-pub use actix_backpressure_nats as nats;
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod nats {
+    // Every public item of `nats/src/lib.rs`, documented here so that this crate links them. By
+    // name, not a glob: a glob would copy the whole of async-nats (and rustls) into these docs.
+    #[doc(inline)]
+    pub use actix_backpressure_nats::{
+        async_trait, metrics, server, Bytes, ConfigError, ConsumerGauges, Dedup, DedupKey,
+        Delivery, Failure, Feed, HandlerError, JetStreamMessage, JetStreamSource, Mismatch,
+        NotHandled, Remembered, SourceConfig, SourceError, SourceHandle, SourceStats,
+        DEFAULT_ACK_WAIT, DEFAULT_BATCH, DEFAULT_EXPIRES, DEFAULT_GAUGE_INTERVAL,
+        DEFAULT_MAX_ACK_PENDING, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PROGRESS_AFTER,
+        DEFAULT_REFUSED_DELAY, DEFAULT_RETRY_DELAY, MAX_DURATION, MIN_EXPIRES, MSG_ID_HEADER,
+    };
+    // Listed, not copied: the async-nats client, for `JetStreamSource::with_client`.
+    #[doc(no_inline)]
+    pub use actix_backpressure_nats::async_nats;
+}
 
 #[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
 pub mod prometheus;
+
+/// actix-web interop: the send errors as HTTP responses ([`mailbox::web`]).
+#[cfg(feature = "actix-web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
+pub use actix_backpressure_mailbox::web;
 pub use actix_backpressure_mailbox::{
-    Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
-    BoundedRequest, BoundedTell, ConfigError, ConfigFileError, DropReason, Dropped, MailboxConfig,
-    MailboxConfigs, MailboxOverrides, MailboxProbe, MailboxStats, OverflowPolicy, PauseGate,
-    PoolScaler, PressureSample, SendError, TrySendError, UnknownPolicy, WorkerPool,
-    WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedMailbox,
+    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, ConfigFileError, DropReason,
+    Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides, MailboxProbe, MailboxStats,
+    OverflowPolicy, PauseGate, PoolScaler, PressureSample, SendError, TrySendError, UnknownPolicy,
+    WeakBoundedAddr, WeakBoundedRecipient, WorkerPool, WorkerPoolBuilder, WorkerStats,
+    CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
+// The streams of `PauseGate::wrap` and `PauseGate::interval`.
+pub use actix_backpressure_mailbox::{Gated, Ticks};
+/// The attribute for implementing [`Upstream`] and [`ScalingPolicy`] (the crate
+/// [`async-trait`](https://docs.rs/async-trait)).
+pub use actix_backpressure_supervisor::async_trait;
 pub use actix_backpressure_supervisor::{
-    Action, Decision, Decisions, GateUpstream, HpaScaling, PolicyError, PressurePolicy,
-    PressureSupervisor, ScalingPolicy, SupervisorError, SupervisorHandle, Upstream,
+    Action, Decision, Decisions, GateUpstream, HpaScaling, IntoUpstream, PolicyError, PoolState,
+    PressurePolicy, PressureSupervisor, Reading, Scale, ScalingPolicy, SupervisorError,
+    SupervisorHandle, Upstream, WatchId,
 };
 
 /// Derives [`Backpressured`](trait@Backpressured): the actor's mailbox configuration from
@@ -83,6 +124,7 @@ pub use actix_backpressure_supervisor::{
 /// });
 /// ```
 #[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use actix_backpressure_derive::Backpressured;
 
 /// Everything needed to start and feed actors behind bounded mailboxes:
@@ -111,17 +153,16 @@ pub use actix_backpressure_derive::Backpressured;
 /// | `MailboxError::Timeout` (from `send(..).timeout(d)`) | [`SendError::Timeout(m)`](SendError::Timeout) (no room in time, message back) or [`SendError::ResponseTimeout`] (queued, no answer in time) | the deadline passed |
 /// | — | [`SendError::Full`], [`SendError::Dropped`], [`SendError::Evicted`], [`TrySendError::Dropped`] | the overflow policy refused or evicted it |
 pub mod prelude {
-    pub use actix_backpressure_mailbox::{
-        Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedRecipient,
-        BoundedRequest, BoundedTell, ConfigError, DropReason, Dropped, MailboxConfig,
-        MailboxConfigs, MailboxStats, OverflowPolicy, PauseGate, WorkerPool,
+    // `no_inline`: listed here, documented once, at the crate root. `Backpressured` is both the
+    // trait and, with the feature `derive`, the derive macro.
+    #[doc(no_inline)]
+    pub use crate::{
+        Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedMailbox,
+        BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, DropReason, Dropped,
+        HpaScaling, MailboxConfig, MailboxConfigs, MailboxStats, OverflowPolicy, PauseGate,
+        PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream, WeakBoundedAddr,
+        WeakBoundedRecipient, WorkerPool,
     };
-    pub use actix_backpressure_supervisor::{
-        HpaScaling, PressurePolicy, PressureSupervisor, SupervisorHandle, Upstream,
-    };
-
-    #[cfg(feature = "derive")]
-    pub use actix_backpressure_derive::Backpressured;
 }
 
 /// Not public API: what the code generated by `#[derive(Backpressured)]` names.

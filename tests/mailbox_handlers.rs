@@ -184,10 +184,9 @@ async fn ctx_wait_holds_the_queue() {
 async fn an_actor_started_in_another_arbiter_is_fed_from_this_one() {
     within(async {
         let arbiter = Arbiter::new();
-        let addr =
-            Responder::start_bounded_in_arbiter(&arbiter.handle(), MailboxConfig::new(2), |_| {
-                Responder { total: 100 }
-            });
+        let addr = BoundedMailbox::new(MailboxConfig::new(2))
+            .unwrap()
+            .start_in_arbiter(&arbiter.handle(), |_| Responder { total: 100 });
         for _ in 0..50 {
             addr.tell(Plain(1)).await.unwrap();
         }
@@ -201,10 +200,9 @@ async fn an_actor_started_in_another_arbiter_is_fed_from_this_one() {
         ));
 
         // An arbiter that is already gone: the actor never starts, sends see `Closed`.
-        let addr =
-            Responder::start_bounded_in_arbiter(&arbiter.handle(), MailboxConfig::new(2), |_| {
-                Responder { total: 0 }
-            });
+        let addr = BoundedMailbox::new(MailboxConfig::new(2))
+            .unwrap()
+            .start_in_arbiter(&arbiter.handle(), |_| Responder { total: 0 });
         until(|| addr.is_closed()).await;
         assert!(matches!(
             addr.tell(Plain(1)).await,

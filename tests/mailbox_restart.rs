@@ -69,7 +69,9 @@ async fn a_restart_keeps_the_queue_and_the_actor_keeps_serving() {
             restarts: Arc::clone(&restarts),
             stopped: Some(stopped_tx),
         };
-        let addr = Fragile::start_bounded_supervised(MailboxConfig::new(8), move |_| actor);
+        let addr = BoundedMailbox::new(MailboxConfig::new(8))
+            .unwrap()
+            .start_supervised(move |_| actor);
         let (release, hold) = oneshot::channel();
         addr.tell(Hold(hold)).await.unwrap();
         for n in [1, 0, 2, 3] {
@@ -103,11 +105,9 @@ async fn a_supervised_actor_in_another_arbiter_restarts_too() {
             stopped: None,
         };
         let arbiter = Arbiter::new();
-        let addr = Fragile::start_bounded_supervised_in_arbiter(
-            &arbiter.handle(),
-            MailboxConfig::new(4),
-            move |_| actor,
-        );
+        let addr = BoundedMailbox::new(MailboxConfig::new(4))
+            .unwrap()
+            .start_supervised_in_arbiter(&arbiter.handle(), move |_| actor);
         assert_eq!(addr.send(Item(0)).await.unwrap(), 0);
         assert_eq!(addr.send(Item(1)).await.unwrap(), 1);
         assert_eq!(restarts.load(Ordering::SeqCst), 1);
@@ -126,7 +126,9 @@ async fn waiting_senders_and_queued_requests_survive_a_restart() {
             restarts: Arc::clone(&restarts),
             stopped: None,
         };
-        let addr = Fragile::start_bounded_supervised(MailboxConfig::new(2), move |_| actor);
+        let addr = BoundedMailbox::new(MailboxConfig::new(2))
+            .unwrap()
+            .start_supervised(move |_| actor);
         let (release, hold) = oneshot::channel();
         addr.tell(Hold(hold)).await.unwrap();
         until(|| addr.is_empty() && addr.stats().handled == 1).await;

@@ -217,3 +217,75 @@ async fn recipients_are_equal_when_they_send_to_the_same_mailbox() {
     })
     .await;
 }
+
+/// Records the `mailbox` field of every warning.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() == tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Mailbox(Option<String>);
+        impl tracing::field::Visit for Mailbox {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "mailbox" {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut mailbox = Mailbox(None);
+        event.record(&mut mailbox);
+        self.0.lock().unwrap().extend(mailbox.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Takes the actor's actix address and keeps it.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct KeepNativeAddress;
+
+impl Handler<KeepNativeAddress> for Recorder {
+    type Result = ();
+
+    fn handle(&mut self, _: KeepNativeAddress, ctx: &mut Context<Self>) {
+        let native: Addr<Recorder> = ctx.address();
+        // Kept for the actor's lifetime, as an actor that hands itself out would.
+        ctx.run_later(std::time::Duration::from_secs(3600), move |_, _| {
+            drop(native)
+        });
+    }
+}
+
+#[test]
+fn holding_the_native_address_is_warned_about_once() {
+    let warnings = Warnings::default();
+    tracing::subscriber::with_default(warnings.clone(), || {
+        System::new().block_on(within(async {
+            let (actor, _) = Recorder::new();
+            let addr = actor.start_bounded(MailboxConfig::new(4).name("bypassed"));
+            let (other, _) = Recorder::new();
+            let quiet = other.start_bounded(MailboxConfig::new(4).name("quiet"));
+            assert_eq!(addr.send(Item(1)).await.unwrap(), 1);
+            assert_eq!(quiet.send(Item(1)).await.unwrap(), 1);
+            assert!(
+                warnings.0.lock().unwrap().is_empty(),
+                "no native address yet"
+            );
+            addr.send(KeepNativeAddress).await.unwrap();
+            for n in 2..10 {
+                addr.send(Item(n)).await.unwrap();
+            }
+            assert_eq!(*warnings.0.lock().unwrap(), ["bypassed"]);
+        }));
+    });
+}

@@ -41,6 +41,8 @@ struct State {
     work: Option<WorkRegistration>,
     /// Set for a pool worker.
     worker: Option<Worker>,
+    /// Whether the bypass through the actor's actix address was reported.
+    warned_native: bool,
 }
 
 /// A pool worker's side of its driver.
@@ -62,6 +64,7 @@ impl<A: Actor> Driver<A> {
                 resumed: None,
                 work: None,
                 worker: None,
+                warned_native: false,
             },
         }
     }
@@ -244,8 +247,25 @@ where
             handled += 1;
         };
         chan.settle_room(popped, fenced);
+        if !this.warned_native && ctx.connected() {
+            this.warned_native = true;
+            warn_native_address(&chan.core.name);
+        }
         poll
     }
+}
+
+/// Someone holds the actor's actix address (`ctx.address()`): what is sent there goes to
+/// actix's unbounded native mailbox, past this one's bound, policy and counters. Said once per
+/// actor (and per restart), as `tracing` warning.
+#[cold]
+fn warn_native_address(mailbox: &str) {
+    tracing::warn!(
+        mailbox,
+        "the actor's actix address (ctx.address()) is in use: messages sent through it bypass \
+         the bounded mailbox (no bound, no policy, not counted); send through a BoundedAddr, \
+         or a WeakBoundedAddr of itself (BoundedMailbox::downgrade)"
+    );
 }
 
 /// Whether the mailbox is paused; if so, `task` is woken when it resumes.

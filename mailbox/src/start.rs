@@ -14,6 +14,11 @@ use crate::{BoundedAddr, ConfigError, MailboxConfig, WeakBoundedAddr};
 /// Starts actors behind a bounded mailbox. Implemented for every actor whose context is
 /// actix's [`Context`].
 ///
+/// Three ways, on the current arbiter: [`start_bounded`](Self::start_bounded),
+/// [`try_start_bounded`](Self::try_start_bounded) and [`create_bounded`](Self::create_bounded).
+/// For anything else (another arbiter, supervision, the actor's own weak address) make the
+/// mailbox first with [`BoundedMailbox`], then start the actor on it.
+///
 /// Every method returns the actor's [`BoundedAddr`]. The actor keeps actix's own address too
 /// (`ctx.address()`), but messages sent there **bypass the bound**: they go to actix's native
 /// mailbox, uncounted. For the actor to hold a handle to its own bounded mailbox, make the
@@ -98,12 +103,13 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
 
     /// Starts the actor made by `f` on another arbiter.
     ///
-    /// If the arbiter has already stopped, the actor never starts and the returned address is
-    /// closed: sends fail with `Closed`.
-    ///
     /// # Panics
     ///
     /// If `config` is invalid.
+    #[deprecated(
+        since = "0.1.1",
+        note = "use `BoundedMailbox::new(config)?.start_in_arbiter(arbiter, f)`"
+    )]
     fn start_bounded_in_arbiter<F>(
         arbiter: &ArbiterHandle,
         config: MailboxConfig,
@@ -115,13 +121,16 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
         expect_valid::<Self>(config).start_in_arbiter(arbiter, f)
     }
 
-    /// Starts the actor made by `f` under supervision: when it stops while any of its bounded
-    /// addresses is alive, it is restarted (`Supervised::restarting`, then `started`) and goes
-    /// on with the **same queue**; queued messages are not lost.
+    /// Starts the actor made by `f` under supervision; see
+    /// [`BoundedMailbox::start_supervised`].
     ///
     /// # Panics
     ///
     /// If `config` is invalid, or outside a running actix `System`.
+    #[deprecated(
+        since = "0.1.1",
+        note = "use `BoundedMailbox::new(config)?.start_supervised(f)`"
+    )]
     fn start_bounded_supervised<F>(config: MailboxConfig, f: F) -> BoundedAddr<Self>
     where
         Self: Supervised,
@@ -130,11 +139,15 @@ pub trait BoundedActorExt: Actor<Context = Context<Self>> + Sized {
         expect_valid::<Self>(config).start_supervised(f)
     }
 
-    /// [`start_bounded_supervised`](Self::start_bounded_supervised) on another arbiter.
+    /// Starts the actor made by `f` under supervision on another arbiter.
     ///
     /// # Panics
     ///
     /// If `config` is invalid.
+    #[deprecated(
+        since = "0.1.1",
+        note = "use `BoundedMailbox::new(config)?.start_supervised_in_arbiter(arbiter, f)`"
+    )]
     fn start_bounded_supervised_in_arbiter<F>(
         arbiter: &ArbiterHandle,
         config: MailboxConfig,
@@ -285,8 +298,10 @@ where
         self.addr
     }
 
-    /// Starts the actor made by `f` under supervision, on the current arbiter; see
-    /// [`BoundedActorExt::start_bounded_supervised`].
+    /// Starts the actor made by `f` under supervision, on the current arbiter: when it stops
+    /// while any of its bounded addresses is alive, it is restarted
+    /// (`Supervised::restarting`, then `started`) and goes on with the **same queue**; queued
+    /// messages are not lost.
     ///
     /// # Panics
     ///
