@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 
 use actix_backpressure::prelude::*;
+use actix_backpressure::TrySendError;
 use common::*;
 
 #[actix_rt::test]
@@ -18,15 +19,24 @@ async fn a_drop_oldest_flood_cannot_reopen_a_stopped_mailbox() {
             let addr =
                 actor.start_bounded(MailboxConfig::new(2).policy(OverflowPolicy::DropOldest));
             let flooding = Arc::new(AtomicBool::new(true));
+            // Set once the stop has run to the end (the drain included).
+            let stopped = Arc::new(AtomicBool::new(false));
             let floods: Vec<_> = (0..2)
                 .map(|_| {
                     let (addr, flooding) = (addr.clone(), Arc::clone(&flooding));
+                    let stopped = Arc::clone(&stopped);
                     std::thread::spawn(move || {
+                        // Sends accepted after the mailbox was closed and drained.
+                        let mut after_close = 0;
                         let mut n = 0;
                         while flooding.load(SeqCst) {
-                            let _ = addr.try_send(Item(n));
+                            let closed = stopped.load(SeqCst);
+                            if addr.try_send(Item(n)).is_ok() && closed {
+                                after_close += 1;
+                            }
                             n += 1;
                         }
+                        after_close
                     })
                 })
                 .collect();
@@ -35,14 +45,24 @@ async fn a_drop_oldest_flood_cannot_reopen_a_stopped_mailbox() {
                 let _ = addr.try_send(Stop);
                 tokio::task::yield_now().await;
             }
-            // Closed once, closed for good, while the flood goes on.
+            // The stop ran on this thread, to the end, before `is_closed` could be seen here.
+            stopped.store(true, SeqCst);
+            // Closed once, closed for good, while the flood goes on: the queue itself refuses
+            // (a reopened queue would take these), here and in the flooding threads.
             for _ in 0..100 {
                 tokio::task::yield_now().await;
-                assert!(addr.is_closed(), "round {round}: the mailbox reopened");
+                assert!(
+                    matches!(addr.try_send(Item(u64::MAX)), Err(TrySendError::Closed(_))),
+                    "round {round}: the mailbox reopened"
+                );
             }
             flooding.store(false, SeqCst);
             for flood in floods {
-                flood.join().unwrap();
+                let after_close = flood.join().unwrap();
+                assert_eq!(
+                    after_close, 0,
+                    "round {round}: sends were queued into a closed mailbox"
+                );
             }
             until(|| addr.is_empty()).await;
             let stats = addr.stats();
