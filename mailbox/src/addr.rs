@@ -1,4 +1,5 @@
-//! `BoundedAddr`: the handle that sends to an actor through its bounded mailbox.
+//! `BoundedAddr`: the handle that sends to an actor through its bounded mailbox, and its weak
+//! counterpart `WeakBoundedAddr`.
 
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -12,7 +13,7 @@ use crate::probe::Observed;
 use crate::send::try_push;
 use crate::{
     BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats,
-    OverflowPolicy, PauseGate, TrySendError, WeakBoundedAddr,
+    OverflowPolicy, PauseGate, TrySendError, WeakBoundedRecipient,
 };
 // Named by the docs only.
 #[cfg(doc)]
@@ -215,7 +216,7 @@ impl<A: Actor> BoundedAddr<A> {
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        crate::send::send_control(&*self.chan, msg)
+        BoundedRequest::control(&*self.chan, msg)
     }
 
     /// Pauses the actor: it takes no further message out of its mailbox (control messages
@@ -389,5 +390,108 @@ impl<A: Actor> fmt::Debug for BoundedAddr<A> {
             .field("capacity", &self.capacity())
             .field("policy", &self.policy())
             .finish()
+    }
+}
+
+/// A handle to an actor's bounded mailbox that does not keep the actor alive: the bounded
+/// counterpart of actix's `WeakAddr`.
+///
+/// Made by [`BoundedAddr::downgrade`] (or [`BoundedMailbox::downgrade`](crate::BoundedMailbox::downgrade),
+/// before the actor starts). An actor that holds its own `BoundedAddr` never stops for lack of
+/// senders; holding a `WeakBoundedAddr` of itself and upgrading it when it needs to send lets
+/// it stop once everyone else has let go.
+///
+/// # Examples
+///
+/// ```
+/// use actix::prelude::*;
+/// # use actix_backpressure_mailbox as actix_backpressure;
+/// use actix_backpressure::{BoundedActorExt, MailboxConfig};
+///
+/// struct Echo;
+/// impl Actor for Echo {
+///     type Context = Context<Self>;
+/// }
+///
+/// System::new().block_on(async {
+///     let addr = Echo.start_bounded(MailboxConfig::new(4));
+///     let weak = addr.downgrade();
+///     assert!(weak.upgrade().is_some());
+///     drop(addr);
+///     // The last strong handle is gone: the mailbox closed, and it does not come back.
+///     assert!(weak.upgrade().is_none());
+/// });
+/// ```
+pub struct WeakBoundedAddr<A: Actor> {
+    chan: Weak<Chan<A>>,
+}
+
+impl<A: Actor> WeakBoundedAddr<A> {
+    pub(crate) fn new(chan: Weak<Chan<A>>) -> Self {
+        WeakBoundedAddr { chan }
+    }
+
+    /// A [`BoundedAddr`] of the actor, or `None` when no strong handle (`BoundedAddr` or
+    /// [`BoundedRecipient`]) is left or its mailbox is closed.
+    ///
+    /// Once every strong handle is gone the mailbox closes for good, so after a first `None`
+    /// every later call returns `None` too.
+    pub fn upgrade(&self) -> Option<BoundedAddr<A>> {
+        let chan = self.chan.upgrade()?;
+        if chan.is_closed() || !chan.try_add_sender() {
+            return None;
+        }
+        Some(BoundedAddr::from_chan(chan))
+    }
+
+    /// A weak handle that sends `M` to this actor.
+    pub fn recipient<M>(&self) -> WeakBoundedRecipient<M>
+    where
+        A: Handler<M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        WeakBoundedRecipient::new(self.chan.clone() as Weak<dyn Sink<M>>)
+    }
+}
+
+impl<A: Actor> Clone for WeakBoundedAddr<A> {
+    fn clone(&self) -> Self {
+        WeakBoundedAddr {
+            chan: Weak::clone(&self.chan),
+        }
+    }
+}
+
+impl<A: Actor> PartialEq for WeakBoundedAddr<A> {
+    fn eq(&self, other: &Self) -> bool {
+        Weak::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<A: Actor> Eq for WeakBoundedAddr<A> {}
+
+impl<A: Actor> std::hash::Hash for WeakBoundedAddr<A> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.chan.as_ptr().hash(state);
+    }
+}
+
+impl<A: Actor> fmt::Debug for WeakBoundedAddr<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakBoundedAddr")
+            .field("alive", &(self.chan.strong_count() > 0))
+            .finish()
+    }
+}
+
+impl<A, M> From<WeakBoundedAddr<A>> for WeakBoundedRecipient<M>
+where
+    A: Actor + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    fn from(addr: WeakBoundedAddr<A>) -> Self {
+        addr.recipient()
     }
 }

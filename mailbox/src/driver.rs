@@ -10,7 +10,8 @@ use actix::{Actor, ActorFuture, AsyncContext, Context};
 use concurrent_queue::PopError;
 use event_listener::EventListener;
 
-use crate::chan::{Chan, WorkRegistration};
+use crate::chan::Chan;
+use crate::consumers::WorkRegistration;
 use crate::envelope::Envelope;
 use crate::metrics::Timers;
 

@@ -10,7 +10,7 @@ use actix::dev::{MessageResponse, OneshotSender};
 use actix::{Actor, Handler, Message};
 use tokio::sync::oneshot;
 
-use crate::chan::Core;
+use crate::core::Core;
 use crate::metrics::Timers;
 use crate::{DropReason, SendError};
 

@@ -28,6 +28,9 @@ mod backpressured;
 mod chan;
 mod config;
 mod configs;
+mod consumers;
+mod control;
+mod core;
 mod driver;
 mod envelope;
 mod error;
@@ -40,12 +43,12 @@ mod probe;
 mod queue;
 mod recipient;
 mod request;
+mod room;
 mod send;
 mod start;
 mod stats;
 mod supervisor;
 mod sync;
-mod weak;
 #[cfg(feature = "actix-web")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 pub mod web;
@@ -53,7 +56,7 @@ pub mod web;
 #[cfg(all(test, mailbox_loom))]
 mod tests;
 
-pub use addr::BoundedAddr;
+pub use addr::{BoundedAddr, WeakBoundedAddr};
 pub use backpressured::{Backpressured, BackpressuredExt};
 pub use config::{ConfigError, MailboxConfig, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY};
 pub use configs::{ConfigFileError, MailboxConfigs, MailboxOverrides, CONFIG_ENV_VAR};
@@ -63,8 +66,7 @@ pub use hook::{DropReason, Dropped};
 pub use policy::{OverflowPolicy, UnknownPolicy};
 pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};
-pub use recipient::BoundedRecipient;
+pub use recipient::{BoundedRecipient, WeakBoundedRecipient};
 pub use request::{BoundedRequest, BoundedTell};
 pub use start::{BoundedActorExt, BoundedMailbox};
 pub use stats::MailboxStats;
-pub use weak::{WeakBoundedAddr, WeakBoundedRecipient};

@@ -255,7 +255,7 @@ mod imp {
     use metrics::{Histogram, Unit};
 
     use super::*;
-    use crate::chan::Core;
+    use crate::core::Core;
     use crate::probe::Observed;
     use crate::stats::Counters;
     use crate::DropReason;
@@ -580,7 +580,7 @@ mod noop {
     pub(crate) fn register<T: ?Sized>(_: Weak<T>, _: Arc<Counters>) {}
 
     #[inline]
-    pub(crate) fn record_blocked(_: &crate::chan::Core, _: std::time::Duration) {}
+    pub(crate) fn record_blocked(_: &crate::core::Core, _: std::time::Duration) {}
 
     #[inline]
     pub(crate) fn sample_tick() -> bool {

@@ -3,15 +3,20 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::chan::Core;
+use crate::core::Core;
+use crate::room::Room;
 use crate::MailboxStats;
 
-/// What an observer needs from a mailbox, whatever its actor type.
+/// What an observer (or a sender, see `chan::Sink`) needs from a mailbox, whatever its actor
+/// type.
 pub(crate) trait Observed: Send + Sync {
     fn core(&self) -> &Core;
     fn len(&self) -> usize;
     fn capacity(&self) -> usize;
     fn is_closed(&self) -> bool;
+    fn waiting_senders(&self) -> usize;
+    fn idle_consumers(&self) -> usize;
+    fn room(&self) -> &Room;
 }
 
 /// A read-only view of one mailbox's pressure, from
@@ -44,8 +49,8 @@ impl MailboxProbe {
         Some(PressureSample {
             depth: mailbox.len(),
             capacity: mailbox.capacity(),
-            waiting_senders: core.waiting_senders(),
-            idle_consumers: core.idle_consumers(),
+            waiting_senders: mailbox.waiting_senders(),
+            idle_consumers: mailbox.idle_consumers(),
             paused: core.gate.is_paused(),
             closed: mailbox.is_closed(),
             stats: core.stats(),

@@ -1,8 +1,9 @@
-//! `BoundedRecipient`: a bounded address erased to one message type.
+//! `BoundedRecipient`: a bounded address erased to one message type, and its weak
+//! counterpart `WeakBoundedRecipient`.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::Message;
@@ -12,7 +13,7 @@ use crate::envelope::MsgEnvelope;
 use crate::send::try_push;
 use crate::{
     BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats, OverflowPolicy,
-    PauseGate, TrySendError, WeakBoundedRecipient,
+    PauseGate, TrySendError,
 };
 
 /// A handle that sends `M` to some actor through its bounded mailbox, whatever the actor's
@@ -120,7 +121,7 @@ where
     ///
     /// As [`BoundedAddr::send_control`](crate::BoundedAddr::send_control).
     pub fn send_control(&self, msg: M) -> BoundedRequest<M> {
-        crate::send::send_control(&*self.sink, msg)
+        BoundedRequest::control(&*self.sink, msg)
     }
 
     /// Pauses the actor; see [`BoundedAddr::pause`](crate::BoundedAddr::pause).
@@ -254,6 +255,67 @@ impl<M: Message> fmt::Debug for BoundedRecipient<M> {
             .field("len", &self.sink.len())
             .field("capacity", &self.sink.capacity())
             .field("policy", &self.sink.core().policy())
+            .finish()
+    }
+}
+
+/// A [`BoundedRecipient`] that does not keep the actor alive: the bounded counterpart of
+/// actix's `WeakRecipient`.
+///
+/// Made by [`BoundedRecipient::downgrade`] or
+/// [`WeakBoundedAddr::recipient`](crate::WeakBoundedAddr::recipient).
+pub struct WeakBoundedRecipient<M: Message> {
+    sink: Weak<dyn Sink<M>>,
+}
+
+impl<M> WeakBoundedRecipient<M>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    pub(crate) fn new(sink: Weak<dyn Sink<M>>) -> Self {
+        WeakBoundedRecipient { sink }
+    }
+
+    /// A [`BoundedRecipient`], or `None` when no strong handle is left or the mailbox is
+    /// closed; see
+    /// [`WeakBoundedAddr::upgrade`](crate::WeakBoundedAddr::upgrade).
+    pub fn upgrade(&self) -> Option<BoundedRecipient<M>> {
+        let sink = self.sink.upgrade()?;
+        if sink.is_closed() || !sink.try_add_sender() {
+            return None;
+        }
+        Some(BoundedRecipient::from_sink(sink))
+    }
+}
+
+impl<M: Message> Clone for WeakBoundedRecipient<M> {
+    fn clone(&self) -> Self {
+        WeakBoundedRecipient {
+            sink: Weak::clone(&self.sink),
+        }
+    }
+}
+
+impl<M: Message> PartialEq for WeakBoundedRecipient<M> {
+    fn eq(&self, other: &Self) -> bool {
+        // The data pointer only: the same mailbox may be seen through different vtables.
+        std::ptr::addr_eq(self.sink.as_ptr(), other.sink.as_ptr())
+    }
+}
+
+impl<M: Message> Eq for WeakBoundedRecipient<M> {}
+
+impl<M: Message> std::hash::Hash for WeakBoundedRecipient<M> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.sink.as_ptr().cast::<()>().hash(state);
+    }
+}
+
+impl<M: Message> fmt::Debug for WeakBoundedRecipient<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakBoundedRecipient")
+            .field("alive", &(self.sink.strong_count() > 0))
             .finish()
     }
 }

@@ -174,6 +174,19 @@ where
         }
     }
 
+    /// A request on the control lane: queued now, or `Closed` with the message back.
+    pub(crate) fn control<S>(sink: &S, msg: M) -> Self
+    where
+        S: Sink<M> + ?Sized,
+    {
+        let (reply, response) = reply_channel();
+        BoundedRequest::settled(
+            sink.offer_control(MsgEnvelope::new(msg, Some(reply)))
+                .map(|()| response)
+                .map_err(|env| SendError::Closed((*env).into_msg())),
+        )
+    }
+
     /// A request whose message was already offered (the control lane): queued, with its
     /// response to come, or refused.
     pub(crate) fn settled(outcome: Result<ReplyReceiver<M::Result>, SendError<M>>) -> Self {

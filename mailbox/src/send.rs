@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::chan::{Refusal, Sink};
-use crate::envelope::{reply_channel, MsgEnvelope};
-use crate::{BoundedRequest, DropReason, OverflowPolicy, SendError, TrySendError};
+use crate::envelope::MsgEnvelope;
+use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
 
 /// What the policy makes of a refused attempt.
 enum Verdict {
@@ -81,21 +81,6 @@ where
         .map_err(|env| TrySendError::Closed((*env).into_msg()))
 }
 
-/// Queues `msg` on the control lane; the request resolves to its response.
-pub(crate) fn send_control<M, S>(sink: &S, msg: M) -> BoundedRequest<M>
-where
-    M: Message + Send + 'static,
-    M::Result: Send,
-    S: Sink<M> + ?Sized,
-{
-    let (reply, response) = reply_channel();
-    BoundedRequest::settled(
-        sink.offer_control(MsgEnvelope::new(msg, Some(reply)))
-            .map(|()| response)
-            .map_err(|env| SendError::Closed((*env).into_msg())),
-    )
-}
-
 /// What became of a message offered without waiting.
 pub(crate) enum Offered<M: Message> {
     Queued,
@@ -154,7 +139,7 @@ where
             (Verdict::Drop(reason), _) => break reason,
             // Register, look once more, then sleep: a slot freed between the failed attempt
             // and the registration would otherwise be missed.
-            (Verdict::Wait, None) => registration = Some(sink.core().register_for_room()),
+            (Verdict::Wait, None) => registration = Some(sink.room().register()),
             (Verdict::Wait, Some(mut registered)) => {
                 let started = Instant::now();
                 let woken = match deadline {
@@ -166,7 +151,11 @@ where
                         .await
                         .is_ok(),
                 };
-                sink.core().add_blocked(started.elapsed());
+                let waited = started.elapsed();
+                sink.core().counters.add_blocked(waited);
+                if sink.core().timing {
+                    crate::metrics::record_blocked(sink.core(), waited);
+                }
                 if !woken {
                     break DropReason::Timeout;
                 }

@@ -62,7 +62,7 @@ where
             let restarted = {
                 // The old driver is dropped inside `restart`: it must leave the queue open. The
                 // guard clears the flag even if `Supervised::restarting` panics.
-                let _restarting = this.chan.core.restarting();
+                let _restarting = this.chan.restarting();
                 this.fut.restart()
             };
             drop(native);

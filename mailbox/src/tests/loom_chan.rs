@@ -185,7 +185,7 @@ fn sender_is_notified(capacity: usize, settle: bool) {
     let queued = match chan.offer(ping(), OverflowPolicy::Block) {
         Ok(()) => true,
         Err((env, _)) => {
-            let mut registration = chan.core.register_for_room();
+            let mut registration = chan.room.register();
             match chan.offer(env, OverflowPolicy::Block) {
                 Ok(()) => true,
                 Err(_) => {
@@ -223,7 +223,7 @@ fn loom_closing_wakes_waiting_senders() {
             Ok(()) => Poll::Ready(true),
             Err((_, Refusal::Closed)) => Poll::Ready(false),
             Err((env, _)) => {
-                let mut registration = chan.core.register_for_room();
+                let mut registration = chan.room.register();
                 match chan.offer(env, OverflowPolicy::Block) {
                     Ok(()) => Poll::Ready(true),
                     // The second look sees the mailbox closed: the sender gets `Closed`.
