@@ -123,6 +123,7 @@ impl<A: Actor> BoundedAddr<A> {
     /// # Cancel safety
     ///
     /// As [`send`](Self::send).
+    #[inline]
     pub fn tell<M>(&self, msg: M) -> BoundedTell<M>
     where
         A: Handler<M>,

@@ -41,6 +41,7 @@ where
     M::Result: Send,
 {
     /// Offers `env` now; keeps it for later if it has to wait for room.
+    #[inline]
     fn offer<S>(
         sink: &S,
         env: Box<MsgEnvelope<M>>,
@@ -64,24 +65,36 @@ where
     }
 
     /// Ready once the message is queued or refused. `room_deadline` bounds the wait for room.
+    #[inline]
     fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        room_deadline: Option<Instant>,
+    ) -> Poll<Result<(), SendError<M>>> {
+        if let Admission::Settled(_) = self {
+            // A sender whose sends never wait must still let the consumer run when both share
+            // a Tokio worker: spend a unit of the task's budget per message.
+            let coop = ready!(tokio::task::coop::poll_proceed(cx));
+            coop.made_progress();
+            let Admission::Settled(outcome) = std::mem::replace(self, Admission::Done) else {
+                unreachable!("matched above")
+            };
+            return Poll::Ready(outcome);
+        }
+        self.poll_wait(cx, room_deadline)
+    }
+
+    /// The slow path of [`poll`](Self::poll): the message waits for room.
+    #[cold]
+    #[inline(never)]
+    fn poll_wait(
         &mut self,
         cx: &mut Context<'_>,
         room_deadline: Option<Instant>,
     ) -> Poll<Result<(), SendError<M>>> {
         loop {
             match self {
-                Admission::Settled(_) => {
-                    // A sender whose sends never wait must still let the consumer run when both
-                    // share a Tokio worker: spend a unit of the task's budget per message.
-                    let coop = ready!(tokio::task::coop::poll_proceed(cx));
-                    coop.made_progress();
-                    let Admission::Settled(outcome) = std::mem::replace(self, Admission::Done)
-                    else {
-                        unreachable!("matched above")
-                    };
-                    return Poll::Ready(outcome);
-                }
+                Admission::Settled(_) => unreachable!("settled requests take the fast path"),
                 Admission::Blocked { .. } => {
                     let Admission::Blocked { sender, env } =
                         std::mem::replace(self, Admission::Done)
@@ -311,6 +324,7 @@ where
     M: Message + Send + 'static,
     M::Result: Send,
 {
+    #[inline]
     pub(crate) fn new<S>(sink: &S, msg: M, to_dyn: impl FnOnce() -> Arc<dyn Sink<M>>) -> Self
     where
         S: Sink<M> + ?Sized,
@@ -336,6 +350,7 @@ where
 {
     type Output = Result<(), SendError<M>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().admission.poll(cx, None)
     }
