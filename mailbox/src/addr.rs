@@ -301,14 +301,14 @@ impl<A: Actor> BoundedAddr<A> {
 
     /// Changes the mailbox's capacity.
     ///
-    /// The actor switches to the new capacity before it handles its next message (so not
-    /// while it is held by `ctx.wait`); [`capacity`](Self::capacity) reports the capacity in
-    /// effect. Growing takes effect for every sender at once. Shrinking below the number of
-    /// queued messages evicts nothing, except under
-    /// [`DropOldest`](OverflowPolicy::DropOldest), which evicts the oldest messages beyond the
-    /// new capacity (counted and shown to the drop hook); under the other policies the queued
-    /// messages are all handled, in order, and new sends see the new bound (the mailbox is
-    /// full) until the queue has drained below it.
+    /// The new capacity takes effect for every sender at once (the bound is a count of
+    /// permits, and this changes the count); [`capacity`](Self::capacity) reports it, and
+    /// senders waiting for room under `Block` look again when it grows. Shrinking below the
+    /// number of queued messages evicts nothing, except under
+    /// [`DropOldest`](OverflowPolicy::DropOldest), whose actor evicts the oldest messages
+    /// beyond the new capacity before it handles its next one (counted and shown to the drop
+    /// hook); under the other policies the queued messages are all handled, in order, and new
+    /// sends see the new bound (the mailbox is full) until the queue has drained below it.
     ///
     /// # Errors
     ///

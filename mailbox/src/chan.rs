@@ -2,9 +2,10 @@
 //! keep them in step:
 //!
 //! - [`Core`]: settings, counters, drop hook, pause gate (`core.rs`);
-//! - the bounded queue (`queue.rs`) and the control lane (`control.rs`);
+//! - the bounded queue (`queue.rs`): permits for the bound (`permits.rs`) over storage
+//!   without one; and the control lane (`control.rs`);
 //! - **waiting for room** under `Block` ([`Room`], `room.rs`): the driver notifies one waiting
-//!   sender per message it takes out;
+//!   sender per permit it gives back while one waits;
 //! - **parking the consumers** ([`Consumers`], `consumers.rs`): a sender that queues a message
 //!   wakes the driver (or one pool worker) only if it sleeps;
 //! - **counting senders**: the queue closes when the count of strong handles reaches 0, and
@@ -19,17 +20,17 @@ use std::task::Waker;
 use std::time::Instant;
 
 use actix::{Actor, Handler, Message};
-use concurrent_queue::{ForcePushError, PopError, PushError};
+use concurrent_queue::{PopError, PushError};
 
 use crate::consumers::{Consumers, HasConsumers, WorkRegistration};
 use crate::control::ControlLane;
 use crate::core::Core;
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::probe::Observed;
-use crate::queue::MailboxQueue;
-use crate::room::Room;
+use crate::queue::{ForcePushClosed, MailboxQueue, Popped};
+use crate::room::{Room, RoomRegistration};
 use crate::stats::Counters;
-use crate::sync::{fence, AtomicBool, AtomicUsize};
+use crate::sync::{AtomicBool, AtomicUsize};
 use crate::{DropReason, MailboxConfig, OverflowPolicy};
 
 /// Why the queue refused an envelope.
@@ -119,7 +120,14 @@ impl<A: Actor> Chan<A> {
         let evicted = if policy == OverflowPolicy::DropOldest {
             match self.queue.force_push(env) {
                 Ok(evicted) => evicted,
-                Err(ForcePushError(env)) => return Err((env, Refusal::Closed)),
+                Err(ForcePushClosed { value, evicted }) => {
+                    // Taken out to make room just before the mailbox closed: it would have
+                    // been drained as `Stopped`.
+                    if let Some(evicted) = evicted {
+                        evicted.fail(DropReason::Stopped, &self.core);
+                    }
+                    return Err((value, Refusal::Closed));
+                }
             }
         } else {
             match self.queue.push(env) {
@@ -129,10 +137,8 @@ impl<A: Actor> Chan<A> {
             }
         };
         self.core.counters.enqueued();
-        // SeqCst, after the SeqCst CAS with which `concurrent-queue` 2.5 publishes a message:
-        // either this load sees the driver parked, or the driver's look at the queue after
-        // parking (behind the SeqCst fence in `park_consumer`) sees the message.
-        // (Store-buffering pattern; the loom model checks it with a mutex-based queue.)
+        // Issues the SeqCst fence after the push that `consumers.rs` pairs with the parking
+        // consumer's.
         self.wake_parked_consumer();
         if let Some(evicted) = evicted {
             evicted.fail(DropReason::DropOldest, &self.core);
@@ -154,7 +160,7 @@ impl<A: Actor> Chan<A> {
     pub(crate) fn reconfigure(&self) {
         if !self.is_shared() {
             self.apply_reconfiguration();
-        } else if self.queue.has_overflow() || self.queue.capacity_requested() {
+        } else if self.queue.excess() != 0 {
             let _turn = self.consumers.turn();
             self.apply_reconfiguration();
         }
@@ -198,28 +204,18 @@ impl<A: Actor> Chan<A> {
         self.control.pop_fenced()
     }
 
-    /// Takes the oldest envelope out and tells one more waiting sender there is room.
+    /// Takes the oldest envelope out and, if a sender waits for room, tells one more.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
-        let env = self.queue.pop()?;
-        // After the SeqCst CAS with which `concurrent-queue` 2.5 takes a message out of a
-        // queue of capacity 2 or more; pairs with `Room::register`. For capacity 1 the slot is
-        // released with a Release store, so this notification may come only from
-        // `settle_room`, at the end of the batch. `settle_room` backs this up in every case.
-        self.room.freed(1);
-        Ok(env)
+        let Popped { value, notify } = self.queue.pop()?;
+        if notify {
+            self.room.freed();
+        }
+        Ok(value)
     }
 
-    /// Called by the driver before it returns, if it took `popped` messages out: makes sure
-    /// waiting senders hear of the room whatever orderings the queue uses internally. Pass
-    /// `fenced` when a SeqCst fence was issued since the last pop (`park_consumer` issues one).
-    pub(crate) fn settle_room(&self, popped: usize, fenced: bool) {
-        if popped == 0 {
-            return;
-        }
-        if !fenced {
-            fence(Ordering::SeqCst);
-        }
-        self.room.settle(popped);
+    /// Registers a sender about to wait for room (see `room.rs`).
+    pub(crate) fn wait_for_room(&self) -> RoomRegistration<'_> {
+        self.room.register(self.queue.permits())
     }
 
     /// The driver is about to sleep: after this, it must look at the queue once more before
@@ -250,10 +246,17 @@ impl<A: Actor> Chan<A> {
         self.queue.capacity()
     }
 
-    /// Asks for a new capacity; the driver switches to it before it handles another message.
+    /// Sets the capacity at once. Growing lets waiting senders in; shrinking below the depth
+    /// keeps the queued messages (handled as usual) and refuses or holds new sends until the
+    /// depth is below the new capacity, except under `DropOldest`, whose driver evicts the
+    /// oldest beyond it before its next message.
     pub(crate) fn set_capacity(&self, capacity: usize) {
-        self.queue.request_capacity(capacity);
-        self.wake_consumers();
+        let grown = self.queue.set_capacity(capacity);
+        if grown > 0 {
+            self.room.wake_all();
+        } else if grown < 0 {
+            self.wake_consumers();
+        }
     }
 
     /// Changes the policy at once; waiting senders look again under the new one.
@@ -264,32 +267,21 @@ impl<A: Actor> Chan<A> {
         self.wake_consumers();
     }
 
-    /// Applies a requested capacity change. Driver only (in a pool, the worker whose turn it
-    /// is), between two messages.
+    /// Under `DropOldest`, evicts the oldest messages held beyond the capacity after a
+    /// shrink. Driver only (in a pool, the worker whose turn it is), between two messages.
     pub(crate) fn apply_reconfiguration(&self) {
-        // Called before every message: two relaxed loads when nothing is pending.
-        if !self.queue.has_overflow() && !self.queue.capacity_requested() {
+        // Called before every message: one relaxed load when nothing is held beyond.
+        let excess = self.queue.excess();
+        if excess == 0 || self.core.policy() != OverflowPolicy::DropOldest {
             return;
         }
-        let evict = self.core.policy() == OverflowPolicy::DropOldest;
-        // `DropOldest` keeps the newest `capacity` messages: the ones a shrink left over the
-        // capacity (under another policy) are the oldest, and go first.
-        if evict && self.queue.has_overflow() {
-            for env in self.queue.take_overflow() {
-                env.fail(DropReason::DropOldest, &self.core);
+        // `DropOldest` keeps the newest `capacity` messages.
+        for _ in 0..excess {
+            match self.queue.pop() {
+                Ok(Popped { value, .. }) => value.fail(DropReason::DropOldest, &self.core),
+                Err(_) => break,
             }
         }
-        if !self.queue.capacity_requested() {
-            return;
-        }
-        // Shrinking below the depth under `DropOldest` evicts the oldest messages beyond the
-        // new capacity; under the other policies they stay queued (handled first) and new
-        // sends see the new bound until the queue has drained below it.
-        for env in self.queue.apply_requested_capacity(evict) {
-            env.fail(DropReason::DropOldest, &self.core);
-        }
-        // A larger capacity may have room for waiting senders.
-        self.room.wake_all();
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -319,19 +311,10 @@ impl<A: Actor> Chan<A> {
         self.room.wake_all();
         // A control message the actor never got: dropping it tells a requester `Stopped`.
         self.control.close();
-        loop {
-            while let Ok(env) = self.queue.pop() {
-                env.fail(DropReason::Stopped, &self.core);
-            }
-            // `concurrent-queue` 2.5's `force_push` on a full queue stores the tail without
-            // the closed mark, so a `DropOldest` send racing with `close` can reopen the queue.
-            // Such a send's message is the newest, so the drain above waits for it and then
-            // sees the queue reopened: close and drain again until it stays closed.
-            if self.queue.current_is_closed() {
-                break;
-            }
-            self.queue.close();
-            self.room.wake_all();
+        // A push racing the close lands before the storage's close (and is drained here) or
+        // fails (and its sender gets the message back); see `MailboxQueue::close`.
+        while let Ok(Popped { value, .. }) = self.queue.pop() {
+            value.fail(DropReason::Stopped, &self.core);
         }
     }
 
@@ -474,14 +457,14 @@ impl<A: Actor> Observed for Chan<A> {
     }
 
     fn waiting_senders(&self) -> usize {
-        self.room.waiting()
+        self.queue.permits().waiters()
     }
 
     fn idle_consumers(&self) -> usize {
         self.consumers.idle()
     }
 
-    fn room(&self) -> &Room {
-        &self.room
+    fn wait_for_room(&self) -> RoomRegistration<'_> {
+        Chan::wait_for_room(self)
     }
 }

@@ -1,15 +1,20 @@
 //! Who takes messages out of a mailbox, and how they sleep and wake: one driver, or the
 //! workers of a pool.
 //!
-//! - **One driver** registers its waker, sets `parked` (SeqCst), issues a SeqCst fence, looks
-//!   at the queues once more, then sleeps; a sender that queued a message (after a SeqCst
-//!   access) wakes it only if it loads `parked` set.
+//! - **One driver** registers its waker, sets `parked`, issues a SeqCst fence, looks at the
+//!   queues once more, then sleeps; a sender that queued a message issues a SeqCst fence and
+//!   wakes it only if it then loads `parked` set.
 //! - **Pool workers** take turns (`turn`) to apply a reconfiguration and take a message, so
 //!   that what `queue.rs` requires of "the consumer" holds. An idle worker registers on
 //!   `work`, counts itself in `parked`, issues a fence, looks once more, then sleeps; a sender
-//!   notifies one more worker when the count is not zero.
+//!   issues a fence and notifies one more worker when the count is not zero.
 //!
-//! Both are the store-buffering pattern, model-checked in `tests/loom_chan.rs`.
+//! Both are the store-buffering pattern with a fence on each side: if the sender's load misses
+//! the consumer's mark, the consumer's fence comes after the sender's in their single total
+//! order, so the consumer's look at the storage sees the push made before the sender's fence.
+//! This needs nothing of the storage but that a push and a later pop are atomic accesses of
+//! the same locations (any ordering). Model-checked in `tests/loom_chan.rs`, with a storage
+//! model whose accesses are all Relaxed.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -55,18 +60,20 @@ impl Consumers {
         matches!(self, Consumers::Pool { .. })
     }
 
-    /// A message was queued, after a SeqCst access: wakes a sleeping consumer, if one sleeps.
+    /// A message was queued: wakes a sleeping consumer, if one sleeps.
     pub(crate) fn wake_one(&self) {
+        // Pairs with the fence in `park` or `park_worker` (see the module docs).
+        fence(Ordering::SeqCst);
         match self {
-            // SeqCst: pairs with the fence in `park`.
+            // Relaxed: ordered by the fences; the swap makes one sender the waker.
             Consumers::Single { waker, parked } => {
-                if parked.load(Ordering::SeqCst) && parked.swap(false, Ordering::SeqCst) {
+                if parked.load(Ordering::Relaxed) && parked.swap(false, Ordering::Relaxed) {
                     waker.wake();
                 }
             }
-            // SeqCst: pairs with the fence in `park_worker`.
+            // Relaxed: ordered by the fences.
             Consumers::Pool { work, parked, .. } => {
-                if parked.load(Ordering::SeqCst) != 0 {
+                if parked.load(Ordering::Relaxed) != 0 {
                     notify_additional(work, 1);
                 }
             }
@@ -98,8 +105,8 @@ impl Consumers {
             unreachable!("pool workers park with `park_worker`")
         };
         waker.register(task_waker);
-        // SeqCst store and fence: pairs with the SeqCst load in `wake_one`.
-        parked.store(true, Ordering::SeqCst);
+        // Relaxed, then the fence that pairs with the one in `wake_one`.
+        parked.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
     }
 

@@ -171,12 +171,8 @@ where
     ) -> Poll<()> {
         let Driver { chan, state: this } = self.get_mut();
         let chan: &Arc<Chan<A>> = chan;
-        // Messages handled in this poll (for the batch), and data messages taken out of the
-        // bounded queue (for the senders waiting for room).
+        // Messages handled in this poll (for the batch).
         let mut handled = 0;
-        let mut popped = 0;
-        // Whether parking issued a SeqCst fence after the last pop (see `Chan::settle_room`).
-        let mut fenced = false;
         let poll = loop {
             // A handler called `ctx.wait(..)` or `ctx.stop()`: the context polls us again
             // once it is ready for more messages.
@@ -202,7 +198,6 @@ where
             if paused(chan, &mut this.resumed, task) {
                 // Sleep until the gate opens (registered above) or a control message comes.
                 this.park(chan, task);
-                fenced = true;
                 match chan.pop_control_fenced() {
                     Some(env) => {
                         this.unpark(chan);
@@ -224,7 +219,6 @@ where
                 Err(PopError::Empty) => {
                     // Park, then look again: a message pushed in between wakes us.
                     this.park(chan, task);
-                    fenced = true;
                     if let Some(env) = chan.pop_control_fenced() {
                         this.unpark(chan);
                         this.handle(chan, env, act, ctx);
@@ -242,12 +236,9 @@ where
                     }
                 }
             };
-            fenced = false;
-            popped += 1;
             this.handle_data(chan, env, act, ctx);
             handled += 1;
         };
-        chan.settle_room(popped, fenced);
         if !this.warned_native && ctx.connected() {
             this.warned_native = true;
             warn_native_address(&chan.core.name);

@@ -19,7 +19,7 @@
 
 // One `unsafe` block, in `queue.rs` (a pointer to a queue kept alive by the mailbox), is
 // allowed where it stands.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 // docs.rs builds with `--cfg docsrs`: feature-gated items are marked with their feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -37,6 +37,7 @@ mod error;
 mod gate;
 mod hook;
 pub mod metrics;
+mod permits;
 mod policy;
 mod pool;
 mod probe;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 use crate::core::Core;
-use crate::room::Room;
+use crate::room::RoomRegistration;
 use crate::MailboxStats;
 
 /// What an observer (or a sender, see `chan::Sink`) needs from a mailbox, whatever its actor
@@ -16,7 +16,8 @@ pub(crate) trait Observed: Send + Sync {
     fn is_closed(&self) -> bool;
     fn waiting_senders(&self) -> usize;
     fn idle_consumers(&self) -> usize;
-    fn room(&self) -> &Room;
+    /// Registers a sender about to wait for room (see `room.rs`).
+    fn wait_for_room(&self) -> RoomRegistration<'_>;
 }
 
 /// A read-only view of one mailbox's pressure, from

@@ -1,228 +1,156 @@
-//! The mailbox's queue: a bounded queue whose capacity can change while it runs.
+//! The mailbox's queue: [`Permits`] for the bound over a queue without one for the storage.
 //!
-//! Senders push into the *current* [`Queue`]. A capacity change builds a new queue and
-//! switches to it; only the consumer (the driver) does that, between two messages, so FIFO
-//! order holds:
+//! A push takes a permit, then queues; a pop takes a message out, then gives its permit back.
+//! So the messages queued or being queued never outnumber the permits that exist, and a
+//! capacity change is a change of the permit count: nothing is moved, copied or kept.
 //!
-//! 1. mark the switch in progress, close the old queue and take everything out of it;
-//! 2. put the newest messages that fit into the new queue; the older rest (only when
-//!    shrinking below the current depth) waits in `overflow`, which the consumer empties first;
-//! 3. publish the new queue, then clear the mark.
+//! # What the storage must do
 //!
-//! A sender whose push finds its queue closed looks again: while a switch is in progress it
-//! waits for it to end, and if the queue was replaced it pushes into the new one. The old
-//! queues are kept until the mailbox is dropped, so a sender may still hold a reference to one
-//! (each switch keeps one empty queue's buffer, `capacity` words).
+//! The storage is `concurrent-queue`'s unbounded queue (pinned to 2.5.x in the workspace's
+//! `Cargo.toml`). Of it the mailbox relies only on what its API promises: a linearizable
+//! FIFO queue for any number of pushers and poppers; after `close`, every push fails and
+//! hands the value back, and pops return what was pushed before, then `Closed`. The orderings
+//! of the wake-up protocols are in `permits.rs` (room) and `consumers.rs` (parking), not in
+//! the storage; the loom model of the storage (`sync.rs`) gives it no synchronization beyond
+//! that.
 
-use std::collections::VecDeque;
-use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::{Arc, Mutex};
+use concurrent_queue::{PopError, PushError};
 
-use concurrent_queue::{ForcePushError, PopError, PushError};
-
-use crate::sync::{fence, spin, AtomicBool, AtomicPtr, AtomicUsize, Queue};
+use crate::permits::{Permits, Refused};
+use crate::sync::{spin, unbounded, Queue};
 
 pub(crate) struct MailboxQueue<T> {
-    /// The queue senders push into; always one of `queues`.
-    current: AtomicPtr<Queue<T>>,
-    /// Every queue that was ever current. Only grows, so `current` stays valid.
-    queues: Mutex<Vec<Arc<Queue<T>>>>,
-    /// A switch is in progress: the current queue is closed but not finished with.
-    switching: AtomicBool,
-    /// `close` was called: a queue switched to afterwards must be closed too.
-    closing: AtomicBool,
-    /// The capacity asked for by `request_capacity`, or 0.
-    requested: AtomicUsize,
-    /// Messages beyond a capacity that shrank below the depth, oldest first; consumer only.
-    overflow: Mutex<VecDeque<T>>,
-    overflow_len: AtomicUsize,
+    permits: Permits,
+    items: Queue<T>,
+}
+
+/// What [`MailboxQueue::force_push`] could not do: the queue is closed. `evicted` is a
+/// message the push took out to make room before it found the queue closed.
+pub(crate) struct ForcePushClosed<T> {
+    pub(crate) value: T,
+    pub(crate) evicted: Option<T>,
+}
+
+/// A message taken out by [`MailboxQueue::pop`], and whether a sender waiting for room should
+/// be told.
+pub(crate) struct Popped<T> {
+    pub(crate) value: T,
+    pub(crate) notify: bool,
 }
 
 impl<T> MailboxQueue<T> {
     pub(crate) fn bounded(capacity: usize) -> Self {
-        let first = Arc::new(Queue::bounded(capacity));
         MailboxQueue {
-            current: AtomicPtr::new(Arc::as_ptr(&first).cast_mut()),
-            queues: Mutex::new(vec![first]),
-            switching: AtomicBool::new(false),
-            closing: AtomicBool::new(false),
-            requested: AtomicUsize::new(0),
-            overflow: Mutex::new(VecDeque::new()),
-            overflow_len: AtomicUsize::new(0),
+            permits: Permits::new(capacity),
+            items: unbounded(),
         }
     }
 
-    fn current(&self) -> &Queue<T> {
-        let current = self.current.load(Acquire);
-        // SAFETY: `current` only ever holds pointers from `Arc::as_ptr` of queues in
-        // `self.queues`, which never drops one while `self` lives, so the queue outlives this
-        // borrow of `self`. Acquire pairs with the Release store that published it, after it
-        // was built.
-        #[allow(unsafe_code)]
-        unsafe {
-            &*current
+    pub(crate) fn permits(&self) -> &Permits {
+        &self.permits
+    }
+
+    /// Queues `value` if a permit is available.
+    pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
+        match self.permits.try_acquire() {
+            Ok(()) => self.queue(value),
+            Err(Refused::Full) => Err(PushError::Full(value)),
+            Err(Refused::Closed) => Err(PushError::Closed(value)),
         }
     }
 
-    /// After a push into `queue` found it closed: whether a switch replaced it (push again).
-    fn replaced(&self, queue: &Queue<T>) -> bool {
-        // Acquire: the close we observed (a SeqCst RMW) was made after `switching` was set.
-        fence(Acquire);
+    /// Queues `value` with a permit already taken. A push that finds the storage closed keeps
+    /// its permit: the mailbox is closed for good.
+    fn queue(&self, value: T) -> Result<(), PushError<T>> {
+        self.items.push(value).map_err(|refused| match refused {
+            PushError::Full(value) | PushError::Closed(value) => PushError::Closed(value),
+        })
+    }
+
+    /// Queues `value`, evicting the oldest message while no permit is available: the evicted
+    /// message's permit passes to `value`.
+    pub(crate) fn force_push(&self, value: T) -> Result<Option<T>, ForcePushClosed<T>> {
         loop {
-            // Look at `switching` first: once it is cleared, the new queue is published.
-            if !self.switching.load(Acquire) {
-                return !ptr::eq(self.current(), queue);
+            match self.permits.try_acquire() {
+                Ok(()) => {
+                    return match self.queue(value) {
+                        Ok(()) => Ok(None),
+                        Err(refused) => Err(ForcePushClosed {
+                            value: refused.into_inner(),
+                            evicted: None,
+                        }),
+                    }
+                }
+                Err(Refused::Closed) => {
+                    return Err(ForcePushClosed {
+                        value,
+                        evicted: None,
+                    })
+                }
+                Err(Refused::Full) => {}
             }
-            spin();
+            match self.items.pop() {
+                Ok(oldest) => {
+                    return match self.queue(value) {
+                        Ok(()) => Ok(Some(oldest)),
+                        Err(refused) => Err(ForcePushClosed {
+                            value: refused.into_inner(),
+                            evicted: Some(oldest),
+                        }),
+                    }
+                }
+                Err(PopError::Closed) => {
+                    return Err(ForcePushClosed {
+                        value,
+                        evicted: None,
+                    })
+                }
+                // Every permit is held by a message being queued, or by one the consumer just
+                // took out and has not given back yet: both finish in a moment.
+                Err(PopError::Empty) => spin(),
+            }
         }
     }
 
-    pub(crate) fn push(&self, mut value: T) -> Result<(), PushError<T>> {
-        loop {
-            let queue = self.current();
-            match queue.push(value) {
-                Err(PushError::Closed(back)) if self.replaced(queue) => value = back,
-                result => return result,
-            }
-        }
-    }
-
-    pub(crate) fn force_push(&self, mut value: T) -> Result<Option<T>, ForcePushError<T>> {
-        loop {
-            let queue = self.current();
-            match queue.force_push(value) {
-                Err(ForcePushError(back)) if self.replaced(queue) => value = back,
-                result => return result,
-            }
-        }
-    }
-
-    /// Takes the oldest message out. Consumer only.
-    pub(crate) fn pop(&self) -> Result<T, PopError> {
-        // Relaxed: only the consumer changes `overflow_len`.
-        if self.overflow_len.load(Relaxed) != 0 {
-            let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(value) = overflow.pop_front() {
-                self.overflow_len.store(overflow.len(), Relaxed);
-                return Ok(value);
-            }
-        }
-        self.current().pop()
+    /// Takes the oldest message out and gives its permit back.
+    pub(crate) fn pop(&self) -> Result<Popped<T>, PopError> {
+        let value = self.items.pop()?;
+        let notify = self.permits.add(1);
+        Ok(Popped { value, notify })
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.current().len() + self.overflow_len.load(Relaxed)
+        self.items.len()
     }
 
     /// The capacity in effect.
     pub(crate) fn capacity(&self) -> usize {
-        self.current().capacity().unwrap_or(usize::MAX)
+        self.permits.capacity()
     }
 
-    /// Whether the mailbox was closed for good (a switch closes queues, not the mailbox).
+    /// Messages held beyond the capacity, after a shrink below the depth.
+    pub(crate) fn excess(&self) -> usize {
+        usize::try_from(-self.permits.available()).unwrap_or(0)
+    }
+
+    /// Whether the mailbox was closed for good.
     pub(crate) fn is_closed(&self) -> bool {
-        self.closing.load(Acquire)
+        self.permits.is_closed()
     }
 
-    /// Whether the current queue is closed: after `close`, false again if a `force_push` undid
-    /// the close (see `Chan::close_and_drain`).
-    pub(crate) fn current_is_closed(&self) -> bool {
-        self.current().is_closed()
-    }
-
-    /// Whether messages wait in `overflow`. Consumer only.
-    pub(crate) fn has_overflow(&self) -> bool {
-        self.overflow_len.load(Relaxed) != 0
-    }
-
-    /// Takes every message out of `overflow`, oldest first. Consumer only.
-    pub(crate) fn take_overflow(&self) -> Vec<T> {
-        let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-        self.overflow_len.store(0, Relaxed);
-        overflow.drain(..).collect()
-    }
-
-    /// Closes the mailbox for good (including against a switch in progress).
+    /// Closes the mailbox for good: no push succeeds afterwards, and pops return what was
+    /// queued, then `Closed`. A push that took its permit before this lands before the close
+    /// of the storage (and is drained) or after it (and fails).
     pub(crate) fn close(&self) {
-        // SeqCst, then the current queue: pairs with the SeqCst fence in `switch_to`. Either
-        // this sees the new queue, or the switch sees `closing`.
-        self.closing.store(true, SeqCst);
-        fence(SeqCst);
-        self.current().close();
+        self.permits.close();
+        self.items.close();
     }
 
-    /// Asks the consumer to switch to a queue of `capacity` (at least 1).
-    pub(crate) fn request_capacity(&self, capacity: usize) {
+    /// Sets the capacity (at least 1) at once; returns by how much it grew (negative: shrank).
+    /// Messages queued beyond a smaller capacity stay; new pushes wait until the depth is
+    /// below it.
+    pub(crate) fn set_capacity(&self, capacity: usize) -> i64 {
         debug_assert!(capacity > 0);
-        self.requested.store(capacity, Release);
-    }
-
-    /// Whether a capacity change waits to be applied.
-    pub(crate) fn capacity_requested(&self) -> bool {
-        // Relaxed: a cheap look first; `apply_requested_capacity` takes it with Acquire.
-        self.requested.load(Relaxed) != 0
-    }
-
-    /// Switches to the requested capacity, if one was asked for. Consumer only. With `evict`,
-    /// messages beyond a capacity that shrank below the depth are returned, oldest first, to
-    /// be evicted; otherwise they wait in `overflow`, handled first.
-    pub(crate) fn apply_requested_capacity(&self, evict: bool) -> Vec<T> {
-        let capacity = self.requested.swap(0, Acquire);
-        if capacity == 0 || capacity == self.capacity() {
-            return Vec::new();
-        }
-        // Built first: nothing below can fail once the old queue is closed.
-        let new = Arc::new(Queue::bounded(capacity));
-        self.switching.store(true, SeqCst);
-        let old = self.current();
-        let mut taken = VecDeque::new();
-        old.close();
-        loop {
-            while let Ok(value) = old.pop() {
-                taken.push_back(value);
-            }
-            // `concurrent-queue` 2.5's `force_push` can undo a concurrent close (see
-            // `Chan::close_and_drain`): close and empty again until it stays closed.
-            if old.is_closed() {
-                break;
-            }
-            old.close();
-        }
-        let excess = (taken.len() + self.overflow_len.load(Relaxed)).saturating_sub(capacity);
-        let mut overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-        // The oldest messages are in `overflow`, then in `taken`.
-        let mut all: VecDeque<T> = overflow.drain(..).chain(taken).collect();
-        let mut evicted = Vec::new();
-        let older: Vec<T> = all.drain(..excess).collect();
-        if evict {
-            evicted = older;
-        } else {
-            overflow.extend(older);
-        }
-        self.overflow_len.store(overflow.len(), Relaxed);
-        drop(overflow);
-        for value in all {
-            if new.push(value).is_err() {
-                unreachable!("the newest messages fit in the new capacity");
-            }
-        }
-        self.switch_to(new);
-        evicted
-    }
-
-    fn switch_to(&self, new: Arc<Queue<T>>) {
-        let ptr = Arc::as_ptr(&new).cast_mut();
-        self.queues
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(new);
-        self.current.store(ptr, Release);
-        // See `close`.
-        fence(SeqCst);
-        if self.closing.load(SeqCst) {
-            self.current().close();
-        }
-        self.switching.store(false, Release);
+        self.permits.resize(capacity)
     }
 }

@@ -139,7 +139,7 @@ where
             (Verdict::Drop(reason), _) => break reason,
             // Register, look once more, then sleep: a slot freed between the failed attempt
             // and the registration would otherwise be missed.
-            (Verdict::Wait, None) => registration = Some(sink.room().register()),
+            (Verdict::Wait, None) => registration = Some(sink.wait_for_room()),
             (Verdict::Wait, Some(mut registered)) => {
                 let started = Instant::now();
                 let woken = match deadline {

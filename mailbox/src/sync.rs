@@ -2,14 +2,15 @@
 //!
 //! Normally these are `std`'s atomics, `concurrent-queue`, `event-listener` and `atomic-waker`.
 //! Under `--cfg mailbox_loom` they are [loom](https://docs.rs/loom) models instead, so that the
-//! protocols in `chan.rs` (waiting for room, parking the driver) can be model-checked: see
-//! `tests/loom_chan.rs`. The queue model is a mutex around a `VecDeque`: it checks our
-//! protocols assuming a linearizable queue, not `concurrent-queue` itself (loom-tested
-//! upstream).
+//! protocols in `permits.rs`, `room.rs` and `consumers.rs` (waiting for room, parking the
+//! consumers, closing, resizing) can be model-checked: see `tests/loom_chan.rs` and
+//! `tests/loom_queue.rs`. The storage model is a `VecDeque` behind a mutex loom does not see,
+//! with loom atomics only for its indices, accessed Relaxed: it checks our protocols assuming
+//! nothing of the storage but linearizability (`concurrent-queue` is loom-tested upstream).
 
 #[cfg(not(mailbox_loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
 
     pub(crate) use atomic_waker::AtomicWaker;
 
@@ -19,7 +20,7 @@ mod imp {
     }
     pub(crate) use concurrent_queue::ConcurrentQueue as Queue;
 
-    /// A queue without a bound (the control lane).
+    /// A queue without a bound: the storage of the mailbox and of its control lane.
     pub(crate) fn unbounded<T>() -> Queue<T> {
         Queue::unbounded()
     }
@@ -40,7 +41,7 @@ mod imp {
 
 #[cfg(mailbox_loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
 
     pub(crate) fn spin() {
         loom::thread::yield_now();
@@ -51,79 +52,45 @@ mod imp {
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
 
-    use concurrent_queue::{ForcePushError, PopError, PushError};
-    use loom::sync::atomic::Ordering::{Relaxed, SeqCst};
+    use concurrent_queue::{PopError, PushError};
+    use loom::sync::atomic::Ordering::Relaxed;
     use loom::sync::{Arc, Mutex};
 
-    /// A bounded FIFO queue with `concurrent-queue`'s API and the orderings of its bounded
-    /// queue (2.5): a push publishes with a SeqCst CAS on `tail` and finds the queue full
-    /// through a SeqCst fence and a Relaxed load of `head`; a pop takes with a SeqCst CAS on
-    /// `head` and finds it empty through a SeqCst fence and a Relaxed load of `tail`; `close`
-    /// sets a mark bit on `tail`. The items live in a `std` mutex, invisible to loom, so the
-    /// model adds no synchronization of its own.
-    ///
-    /// Loom treats SeqCst accesses as AcqRel (it supports SeqCst fences, not the total order
-    /// of SeqCst accesses), so each SeqCst CAS here is followed by a SeqCst fence: that is the
-    /// ordering a C++ SeqCst CAS gives against the SeqCst accesses in `chan.rs`.
+    /// An unbounded FIFO queue with `concurrent-queue`'s API and no synchronization beyond
+    /// what a linearizable queue gives: a push reserves its index with a Relaxed RMW of
+    /// `tail`, then stores the item; a pop takes an index with a Relaxed RMW of `head` and
+    /// waits for the item if it is not stored yet; `close` sets a mark bit on `tail`. The
+    /// items live in a `std` mutex, invisible to loom, so the model adds no happens-before
+    /// edge of its own: the protocols above it must bring theirs.
     pub(crate) struct Queue<T> {
         head: AtomicUsize,
         tail: AtomicUsize,
-        capacity: usize,
         items: std::sync::Mutex<VecDeque<T>>,
     }
 
     const MARK: usize = 1 << (usize::BITS - 1);
 
-    /// The control lane's queue: a model queue that never fills up.
     pub(crate) fn unbounded<T>() -> Queue<T> {
-        Queue::bounded(MARK >> 1)
+        Queue {
+            head: AtomicUsize::new(0),
+            tail: AtomicUsize::new(0),
+            items: std::sync::Mutex::new(VecDeque::new()),
+        }
     }
 
     impl<T> Queue<T> {
-        pub(crate) fn bounded(capacity: usize) -> Self {
-            Queue {
-                head: AtomicUsize::new(0),
-                tail: AtomicUsize::new(0),
-                capacity,
-                items: std::sync::Mutex::new(VecDeque::new()),
-            }
-        }
-
         pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
+            let mut tail = self.tail.load(Relaxed);
             loop {
-                let tail = self.tail.load(Relaxed);
                 if tail & MARK != 0 {
                     return Err(PushError::Closed(value));
                 }
-                fence(SeqCst);
-                if tail - self.head.load(Relaxed) == self.capacity {
-                    return Err(PushError::Full(value));
-                }
-                if self
-                    .tail
-                    .compare_exchange(tail, tail + 1, SeqCst, Relaxed)
-                    .is_ok()
-                {
-                    fence(SeqCst);
-                    self.items.lock().unwrap().push_back(value);
-                    return Ok(());
-                }
-            }
-        }
-
-        /// Pushes, evicting the oldest item while full.
-        pub(crate) fn force_push(&self, mut value: T) -> Result<Option<T>, ForcePushError<T>> {
-            let mut evicted = None;
-            loop {
-                match self.push(value) {
-                    Ok(()) => return Ok(evicted),
-                    Err(PushError::Closed(back)) => return Err(ForcePushError(back)),
-                    Err(PushError::Full(back)) => {
-                        value = back;
-                        if let Ok(old) = self.pop() {
-                            evicted = Some(old);
-                        }
+                match self.tail.compare_exchange(tail, tail + 1, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        self.items.lock().unwrap().push_back(value);
+                        return Ok(());
                     }
+                    Err(actual) => tail = actual,
                 }
             }
         }
@@ -131,7 +98,6 @@ mod imp {
         pub(crate) fn pop(&self) -> Result<T, PopError> {
             loop {
                 let head = self.head.load(Relaxed);
-                fence(SeqCst);
                 let tail = self.tail.load(Relaxed);
                 if tail & !MARK == head {
                     return Err(if tail & MARK != 0 {
@@ -142,10 +108,9 @@ mod imp {
                 }
                 if self
                     .head
-                    .compare_exchange(head, head + 1, SeqCst, Relaxed)
+                    .compare_exchange(head, head + 1, Relaxed, Relaxed)
                     .is_ok()
                 {
-                    fence(SeqCst);
                     // The pusher may not have stored its item yet: wait for it.
                     loop {
                         if let Some(value) = self.items.lock().unwrap().pop_front() {
@@ -158,21 +123,11 @@ mod imp {
         }
 
         pub(crate) fn len(&self) -> usize {
-            (self.tail.load(SeqCst) & !MARK) - self.head.load(SeqCst)
-        }
-
-        pub(crate) fn capacity(&self) -> Option<usize> {
-            Some(self.capacity)
+            (self.tail.load(Relaxed) & !MARK).saturating_sub(self.head.load(Relaxed))
         }
 
         pub(crate) fn close(&self) -> bool {
-            let was_open = self.tail.fetch_or(MARK, SeqCst) & MARK == 0;
-            fence(SeqCst);
-            was_open
-        }
-
-        pub(crate) fn is_closed(&self) -> bool {
-            self.tail.load(SeqCst) & MARK != 0
+            self.tail.fetch_or(MARK, Relaxed) & MARK == 0
         }
     }
 

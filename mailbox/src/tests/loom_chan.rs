@@ -1,4 +1,5 @@
-//! Loom model checks of the two protocols in `chan.rs`: no wake-up is ever lost.
+//! Loom model checks of the protocols in `chan.rs`, `permits.rs`, `room.rs` and
+//! `consumers.rs`: no wake-up is ever lost, a closed mailbox stays closed.
 
 use std::future::Future;
 use std::pin::pin;
@@ -14,7 +15,7 @@ use crate::chan::{Chan, Refusal};
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::{MailboxConfig, OverflowPolicy};
 
-struct Model;
+pub(super) struct Model;
 
 impl Actor for Model {
     type Context = actix::Context<Self>;
@@ -29,17 +30,17 @@ impl Handler<Ping> for Model {
     fn handle(&mut self, _: Ping, _: &mut actix::Context<Self>) {}
 }
 
-fn ping() -> Envelope<Model> {
+pub(super) fn ping() -> Envelope<Model> {
     MsgEnvelope::new(Ping, None)
 }
 
-fn chan(capacity: usize) -> Chan<Model> {
+pub(super) fn chan(capacity: usize) -> Chan<Model> {
     Chan::new(MailboxConfig::new(capacity).name("model"))
 }
 
 /// A waker that records that it was woken.
 #[derive(Default)]
-struct Flag(AtomicBool);
+pub(super) struct Flag(AtomicBool);
 
 impl Wake for Flag {
     fn wake(self: StdArc<Self>) {
@@ -48,11 +49,17 @@ impl Wake for Flag {
 }
 
 /// The driver finds the queue empty and parks while a sender queues a message: either its
-/// second look finds the message, or the sender wakes it.
+/// second look finds the message, or the sender wakes it. Checked for capacity 1 and 2.
 #[test]
 fn loom_a_parked_driver_is_always_woken() {
-    loom::model(|| {
-        let chan = Arc::new(chan(2));
+    for capacity in [1, 2] {
+        loom::model(move || driver_is_woken(capacity));
+    }
+}
+
+fn driver_is_woken(capacity: usize) {
+    {
+        let chan = Arc::new(chan(capacity));
         let sender = {
             let chan = Arc::clone(&chan);
             thread::spawn(move || {
@@ -79,7 +86,7 @@ fn loom_a_parked_driver_is_always_woken() {
             got || woken.0.load(Ordering::SeqCst),
             "the driver sleeps on a queued message"
         );
-    });
+    }
 }
 
 /// The driver, paused (so it looks only at the control lane), parks while a control message
@@ -157,35 +164,27 @@ fn loom_a_parked_pool_worker_is_always_notified() {
 }
 
 /// A sender finds the mailbox full and waits for room while the driver takes a message out:
-/// either its second look finds room, or it is notified. Checked for capacity 1 and 2, with
-/// and without the end-of-batch backup.
+/// either its second look finds room, or it is notified. Checked for capacity 1 and 2.
 #[test]
 fn loom_a_sender_waiting_for_room_is_always_notified() {
     for capacity in [1, 2] {
-        for settle in [false, true] {
-            loom::model(move || sender_is_notified(capacity, settle));
-        }
+        loom::model(move || sender_is_notified(capacity));
     }
 }
 
-fn sender_is_notified(capacity: usize, settle: bool) {
+fn sender_is_notified(capacity: usize) {
     let chan = Arc::new(chan(capacity));
     for _ in 0..capacity {
         assert!(chan.offer(ping(), OverflowPolicy::Block).is_ok());
     }
     let driver = {
         let chan = Arc::clone(&chan);
-        thread::spawn(move || {
-            assert!(chan.pop().is_ok());
-            if settle {
-                chan.settle_room(1, false);
-            }
-        })
+        thread::spawn(move || assert!(chan.pop().is_ok()))
     };
     let queued = match chan.offer(ping(), OverflowPolicy::Block) {
         Ok(()) => true,
         Err((env, _)) => {
-            let mut registration = chan.room.register();
+            let mut registration = chan.wait_for_room();
             match chan.offer(env, OverflowPolicy::Block) {
                 Ok(()) => true,
                 Err(_) => {
@@ -194,8 +193,6 @@ fn sender_is_notified(capacity: usize, settle: bool) {
                     let waker = Waker::from(StdArc::new(Flag::default()));
                     let notified = pin!(registration.notified());
                     let ready = notified.poll(&mut Context::from_waker(&waker)).is_ready();
-                    // Without `settle_room`, capacity 1 relies on the per-pop notification,
-                    // whose ordering the mutex-based model queue does provide.
                     assert!(
                         ready,
                         "capacity {capacity}: a sender waits although there is room"
@@ -223,7 +220,7 @@ fn loom_closing_wakes_waiting_senders() {
             Ok(()) => Poll::Ready(true),
             Err((_, Refusal::Closed)) => Poll::Ready(false),
             Err((env, _)) => {
-                let mut registration = chan.room.register();
+                let mut registration = chan.wait_for_room();
                 match chan.offer(env, OverflowPolicy::Block) {
                     Ok(()) => Poll::Ready(true),
                     // The second look sees the mailbox closed: the sender gets `Closed`.
