@@ -156,13 +156,17 @@ impl<A: Actor> Chan<A> {
         self.consumers.wake_all();
     }
 
-    /// Applies a pending capacity or policy change. In a pool, one worker at a time.
+    /// Applies a pending capacity or policy change: under `DropOldest`, evicts the oldest
+    /// messages held beyond the capacity after a shrink. Any consumer, between two messages;
+    /// pool workers may do it at the same time (each eviction claims its own excess permit).
     pub(crate) fn reconfigure(&self) {
-        if !self.is_shared() {
-            self.apply_reconfiguration();
-        } else if self.queue.excess() != 0 {
-            let _turn = self.consumers.turn();
-            self.apply_reconfiguration();
+        // Called before every message: one relaxed load when nothing is held beyond.
+        if self.queue.excess() == 0 || self.core.policy() != OverflowPolicy::DropOldest {
+            return;
+        }
+        // `DropOldest` keeps the newest `capacity` messages.
+        while let Some(env) = self.queue.pop_excess() {
+            env.fail(DropReason::DropOldest, &self.core);
         }
     }
 
@@ -170,9 +174,8 @@ impl<A: Actor> Chan<A> {
         self.len() == 0
     }
 
-    /// Takes the oldest envelope out (see `pop`). In a pool, one worker at a time.
+    /// Takes the oldest envelope out (see `pop`); any number of consumers at once.
     pub(crate) fn take(&self) -> Result<Envelope<A>, PopError> {
-        let _turn = self.consumers.turn();
         self.pop()
     }
 
@@ -265,23 +268,6 @@ impl<A: Actor> Chan<A> {
         self.room.wake_all();
         // Under `DropOldest`, the driver evicts what a shrink left over the capacity.
         self.wake_consumers();
-    }
-
-    /// Under `DropOldest`, evicts the oldest messages held beyond the capacity after a
-    /// shrink. Driver only (in a pool, the worker whose turn it is), between two messages.
-    pub(crate) fn apply_reconfiguration(&self) {
-        // Called before every message: one relaxed load when nothing is held beyond.
-        let excess = self.queue.excess();
-        if excess == 0 || self.core.policy() != OverflowPolicy::DropOldest {
-            return;
-        }
-        // `DropOldest` keeps the newest `capacity` messages.
-        for _ in 0..excess {
-            match self.queue.pop() {
-                Ok(Popped { value, .. }) => value.fail(DropReason::DropOldest, &self.core),
-                Err(_) => break,
-            }
-        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {

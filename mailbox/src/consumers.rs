@@ -4,8 +4,8 @@
 //! - **One driver** registers its waker, sets `parked`, issues a SeqCst fence, looks at the
 //!   queues once more, then sleeps; a sender that queued a message issues a SeqCst fence and
 //!   wakes it only if it then loads `parked` set.
-//! - **Pool workers** take turns (`turn`) to apply a reconfiguration and take a message, so
-//!   that what `queue.rs` requires of "the consumer" holds. An idle worker registers on
+//! - **Pool workers** take messages out concurrently (the storage is a queue for any
+//!   number of consumers, and the permits need no single one). An idle worker registers on
 //!   `work`, counts itself in `parked`, issues a fence, looks once more, then sleeps; a sender
 //!   issues a fence and notifies one more worker when the count is not zero.
 //!
@@ -18,7 +18,7 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, MutexGuard, Weak};
+use std::sync::Weak;
 use std::task::{self, Waker};
 
 use crate::sync::{
@@ -34,7 +34,6 @@ pub(crate) enum Consumers {
         parked: AtomicBool,
     },
     Pool {
-        turn: Mutex<()>,
         work: Event,
         parked: AtomicUsize,
     },
@@ -50,7 +49,6 @@ impl Consumers {
 
     pub(crate) fn pool() -> Self {
         Consumers::Pool {
-            turn: Mutex::new(()),
             work: Event::new(),
             parked: AtomicUsize::new(0),
         }
@@ -86,15 +84,6 @@ impl Consumers {
         match self {
             Consumers::Single { waker, .. } => waker.wake(),
             Consumers::Pool { work, .. } => notify(work, usize::MAX),
-        }
-    }
-
-    /// In a pool, holds the turn to take a message out or reconfigure; `None` for one driver,
-    /// which needs no turn.
-    pub(crate) fn turn(&self) -> Option<MutexGuard<'_, ()>> {
-        match self {
-            Consumers::Single { .. } => None,
-            Consumers::Pool { turn, .. } => Some(turn.lock().unwrap_or_else(|e| e.into_inner())),
         }
     }
 

@@ -134,6 +134,35 @@ impl Permits {
         delta
     }
 
+    /// Claims one permit held beyond the capacity (there is one while fewer than none are
+    /// available, after a shrink below the depth): the caller takes a message out to evict,
+    /// whose permit this was, or gives the claim back with [`forget`](Self::forget). Claims
+    /// never make a permit available, so evictors racing each other and the consumer never
+    /// evict below the capacity.
+    pub(crate) fn claim_excess(&self) -> bool {
+        // Relaxed: only a guess for the CAS.
+        let mut word = self.word.load(Relaxed);
+        while available(word) < 0 {
+            // AcqRel: as in `add`.
+            match self.word.compare_exchange_weak(
+                word,
+                word.wrapping_add(permits(1)),
+                AcqRel,
+                Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => word = actual,
+            }
+        }
+        false
+    }
+
+    /// Takes back a claim of [`claim_excess`](Self::claim_excess) that found no message.
+    pub(crate) fn forget(&self) {
+        // AcqRel: as in `add`.
+        self.word.fetch_sub(permits(1), AcqRel);
+    }
+
     /// Permits available now; negative after a shrink below the depth.
     pub(crate) fn available(&self) -> i64 {
         // Relaxed: a statistic, or a hint the caller checks again by taking permits.

@@ -119,6 +119,22 @@ impl<T> MailboxQueue<T> {
         Ok(Popped { value, notify })
     }
 
+    /// Takes the oldest message out to evict it, if a message is held beyond the capacity
+    /// (after a shrink below the depth); its permit goes with it.
+    pub(crate) fn pop_excess(&self) -> Option<T> {
+        if !self.permits.claim_excess() {
+            return None;
+        }
+        match self.items.pop() {
+            Ok(value) => Some(value),
+            // The excess is held by messages still being queued: leave them to the next look.
+            Err(_) => {
+                self.permits.forget();
+                None
+            }
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }

@@ -11,10 +11,10 @@ use concurrent_queue::PushError;
 use loom::sync::Arc;
 use loom::thread;
 
-use super::loom_chan::{chan, ping, Flag};
-use crate::chan::Refusal;
+use super::loom_chan::{chan, ping, Flag, Model};
+use crate::chan::{Chan, Refusal};
 use crate::queue::MailboxQueue;
-use crate::OverflowPolicy;
+use crate::{MailboxConfig, OverflowPolicy};
 
 /// Two senders push while the capacity shrinks from 2 to 1: the depth never exceeds the
 /// capacity either push saw, nothing pushed is lost, and once drained every permit is back.
@@ -131,5 +131,29 @@ fn loom_a_close_racing_an_eviction_loses_nothing() {
             "a message was lost or counted twice"
         );
         assert!(chan.is_closed());
+    });
+}
+
+/// Two pool workers evict what a shrink from 3 to 1 left under `DropOldest`, at the same
+/// time: together they evict exactly the 2 beyond the capacity, never the one within it.
+#[test]
+fn loom_pool_workers_evicting_at_once_stop_at_the_capacity() {
+    loom::model(|| {
+        let config = MailboxConfig::new(3)
+            .name("pool")
+            .policy(OverflowPolicy::DropOldest);
+        let chan = StdArc::new(Chan::<Model>::new_shared(config));
+        for _ in 0..3 {
+            assert!(chan.offer(ping(), OverflowPolicy::DropOldest).is_ok());
+        }
+        chan.set_capacity(1);
+        let worker = {
+            let chan = StdArc::clone(&chan);
+            thread::spawn(move || chan.reconfigure())
+        };
+        chan.reconfigure();
+        worker.join().unwrap();
+        assert_eq!(chan.core.stats().evicted, 2);
+        assert_eq!(chan.len(), 1, "an eviction went below the capacity");
     });
 }
