@@ -39,6 +39,8 @@
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
+use crossbeam_utils::CachePadded;
+
 use crate::sync::{AtomicU64, AtomicUsize};
 
 const CLOSED: u64 = 1;
@@ -57,7 +59,8 @@ pub(crate) enum Refused {
 
 /// A resizable count of permits; see the module docs.
 pub(crate) struct Permits {
-    word: AtomicU64,
+    /// On a cache line of its own: every send and every message taken out writes it.
+    word: CachePadded<AtomicU64>,
     /// The permits that exist: available, plus held by a queued (or being queued) message.
     capacity: AtomicUsize,
 }
@@ -83,7 +86,7 @@ impl Permits {
     pub(crate) fn new(capacity: usize) -> Self {
         debug_assert!(i32::try_from(capacity).is_ok());
         Permits {
-            word: AtomicU64::new(permits(capacity as i64)),
+            word: CachePadded::new(AtomicU64::new(permits(capacity as i64))),
             capacity: AtomicUsize::new(capacity),
         }
     }
