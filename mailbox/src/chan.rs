@@ -47,7 +47,7 @@ pub(crate) struct Chan<A: Actor> {
     /// queued ones. Not counted in the stats.
     control: ControlLane<Envelope<A>>,
     /// Senders waiting for room under `Block`.
-    pub(crate) room: Room,
+    room: Room,
     /// The driver, or a pool's workers.
     consumers: Consumers,
     /// Live `BoundedAddr`s and `BoundedRecipient`s; the queue closes when the last one goes.
@@ -174,11 +174,6 @@ impl<A: Actor> Chan<A> {
         self.len() == 0
     }
 
-    /// Takes the oldest envelope out (see `pop`); any number of consumers at once.
-    pub(crate) fn take(&self) -> Result<Envelope<A>, PopError> {
-        self.pop()
-    }
-
     /// A pool worker about to sleep: after this, it must look at the queue once more before it
     /// waits on the registration.
     pub(crate) fn park_worker(self: &Arc<Self>) -> WorkRegistration {
@@ -207,7 +202,8 @@ impl<A: Actor> Chan<A> {
         self.control.pop_fenced()
     }
 
-    /// Takes the oldest envelope out and, if a sender waits for room, tells one more.
+    /// Takes the oldest envelope out and, if a sender waits for room, tells one more. Any
+    /// number of consumers at once.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
         let Popped { value, notify } = self.queue.pop()?;
         if notify {

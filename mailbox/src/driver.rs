@@ -209,7 +209,7 @@ where
                     None => break Poll::Pending,
                 }
             }
-            let env = match chan.take() {
+            let env = match chan.pop() {
                 Ok(env) => {
                     // A pool worker busy again leaves the idle ones to be notified.
                     this.work = None;
@@ -225,7 +225,7 @@ where
                         handled += 1;
                         continue;
                     }
-                    match chan.take() {
+                    match chan.pop() {
                         Ok(env) => {
                             this.unpark(chan);
                             env

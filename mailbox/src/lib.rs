@@ -17,8 +17,7 @@
 //! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
 //! outcome but *handled* goes through the drop hook ([`Dropped`]).
 
-// One `unsafe` block, in `queue.rs` (a pointer to a queue kept alive by the mailbox), is
-// allowed where it stands.
+// No `unsafe` anywhere: the bound is a count of permits over a queue crate's storage.
 #![forbid(unsafe_code)]
 // docs.rs builds with `--cfg docsrs`: feature-gated items are marked with their feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]

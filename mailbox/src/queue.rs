@@ -70,45 +70,36 @@ impl<T> MailboxQueue<T> {
     /// Queues `value`, evicting the oldest message while no permit is available: the evicted
     /// message's permit passes to `value`.
     pub(crate) fn force_push(&self, value: T) -> Result<Option<T>, ForcePushClosed<T>> {
-        loop {
+        let evicted = loop {
             match self.permits.try_acquire() {
-                Ok(()) => {
-                    return match self.queue(value) {
-                        Ok(()) => Ok(None),
-                        Err(refused) => Err(ForcePushClosed {
-                            value: refused.into_inner(),
-                            evicted: None,
-                        }),
-                    }
-                }
+                Ok(()) => break None,
+                Err(Refused::Full) => {}
                 Err(Refused::Closed) => {
                     return Err(ForcePushClosed {
                         value,
                         evicted: None,
                     })
                 }
-                Err(Refused::Full) => {}
             }
             match self.items.pop() {
-                Ok(oldest) => {
-                    return match self.queue(value) {
-                        Ok(()) => Ok(Some(oldest)),
-                        Err(refused) => Err(ForcePushClosed {
-                            value: refused.into_inner(),
-                            evicted: Some(oldest),
-                        }),
-                    }
-                }
+                Ok(oldest) => break Some(oldest),
+                // Every permit is held by a message being queued, or by one the consumer just
+                // took out and has not given back yet: both finish in a moment.
+                Err(PopError::Empty) => spin(),
                 Err(PopError::Closed) => {
                     return Err(ForcePushClosed {
                         value,
                         evicted: None,
                     })
                 }
-                // Every permit is held by a message being queued, or by one the consumer just
-                // took out and has not given back yet: both finish in a moment.
-                Err(PopError::Empty) => spin(),
             }
+        };
+        match self.queue(value) {
+            Ok(()) => Ok(evicted),
+            Err(refused) => Err(ForcePushClosed {
+                value: refused.into_inner(),
+                evicted,
+            }),
         }
     }
 

@@ -13,6 +13,7 @@ use loom::thread;
 
 use crate::chan::{Chan, Refusal};
 use crate::envelope::{Envelope, MsgEnvelope};
+use crate::room::RoomRegistration;
 use crate::{MailboxConfig, OverflowPolicy};
 
 pub(super) struct Model;
@@ -48,6 +49,13 @@ impl Wake for Flag {
     }
 }
 
+/// Whether a sender registered as waiting for room already holds a notification.
+pub(super) fn is_notified(registration: &mut RoomRegistration<'_>) -> bool {
+    let waker = Waker::from(StdArc::new(Flag::default()));
+    let notified = pin!(registration.notified());
+    notified.poll(&mut Context::from_waker(&waker)).is_ready()
+}
+
 /// The driver finds the queue empty and parks while a sender queues a message: either its
 /// second look finds the message, or the sender wakes it. Checked for capacity 1 and 2.
 #[test]
@@ -58,35 +66,33 @@ fn loom_a_parked_driver_is_always_woken() {
 }
 
 fn driver_is_woken(capacity: usize) {
-    {
-        let chan = Arc::new(chan(capacity));
-        let sender = {
-            let chan = Arc::clone(&chan);
-            thread::spawn(move || {
-                assert!(chan.offer(ping(), OverflowPolicy::Block).is_ok());
-            })
-        };
-        let woken = StdArc::new(Flag::default());
-        let waker = Waker::from(StdArc::clone(&woken));
-        let got = match chan.pop() {
-            Ok(_) => true,
-            Err(_) => {
-                chan.park_consumer(&waker);
-                match chan.pop() {
-                    Ok(_) => {
-                        chan.unpark_consumer();
-                        true
-                    }
-                    Err(_) => false,
+    let chan = Arc::new(chan(capacity));
+    let sender = {
+        let chan = Arc::clone(&chan);
+        thread::spawn(move || {
+            assert!(chan.offer(ping(), OverflowPolicy::Block).is_ok());
+        })
+    };
+    let woken = StdArc::new(Flag::default());
+    let waker = Waker::from(StdArc::clone(&woken));
+    let got = match chan.pop() {
+        Ok(_) => true,
+        Err(_) => {
+            chan.park_consumer(&waker);
+            match chan.pop() {
+                Ok(_) => {
+                    chan.unpark_consumer();
+                    true
                 }
+                Err(_) => false,
             }
-        };
-        sender.join().unwrap();
-        assert!(
-            got || woken.0.load(Ordering::SeqCst),
-            "the driver sleeps on a queued message"
-        );
-    }
+        }
+    };
+    sender.join().unwrap();
+    assert!(
+        got || woken.0.load(Ordering::SeqCst),
+        "the driver sleeps on a queued message"
+    );
 }
 
 /// The driver, paused (so it looks only at the control lane), parks while a control message
@@ -138,11 +144,11 @@ fn loom_a_parked_pool_worker_is_always_notified() {
                 assert!(chan.offer(ping(), OverflowPolicy::Block).is_ok());
             })
         };
-        let got = match chan.take() {
+        let got = match chan.pop() {
             Ok(_) => true,
             Err(_) => {
                 let mut registration = chan.park_worker();
-                match chan.take() {
+                match chan.pop() {
                     Ok(_) => true,
                     Err(_) => {
                         sender.join().unwrap();
@@ -190,11 +196,8 @@ fn sender_is_notified(capacity: usize) {
                 Err(_) => {
                     driver.join().unwrap();
                     // The driver is done: the registration must already be notified.
-                    let waker = Waker::from(StdArc::new(Flag::default()));
-                    let notified = pin!(registration.notified());
-                    let ready = notified.poll(&mut Context::from_waker(&waker)).is_ready();
                     assert!(
-                        ready,
+                        is_notified(&mut registration),
                         "capacity {capacity}: a sender waits although there is room"
                     );
                     return;
@@ -227,10 +230,10 @@ fn loom_closing_wakes_waiting_senders() {
                     Err((_, Refusal::Closed)) => Poll::Ready(false),
                     Err((_, Refusal::Full)) => {
                         closer.join().unwrap();
-                        let waker = Waker::from(StdArc::new(Flag::default()));
-                        let notified = pin!(registration.notified());
-                        let woken = notified.poll(&mut Context::from_waker(&waker)).is_ready();
-                        assert!(woken, "a sender sleeps on a closed mailbox");
+                        assert!(
+                            is_notified(&mut registration),
+                            "a sender sleeps on a closed mailbox"
+                        );
                         assert!(chan.is_closed());
                         return;
                     }
