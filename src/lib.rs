@@ -49,9 +49,9 @@ pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedMailbox,
     BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, ConfigFileError, DropReason,
     Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides, MailboxProbe, MailboxStats,
-    OverflowPolicy, PauseGate, PoolScaler, PressureSample, SendError, TrySendError, UnknownPolicy,
-    WeakBoundedAddr, WeakBoundedRecipient, WorkerPool, WorkerPoolBuilder, WorkerStats,
-    CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    OverflowPolicy, PauseGate, PoolScaler, PressureSample, SendError, Sojourn, TrySendError,
+    UnknownPolicy, WeakBoundedAddr, WeakBoundedRecipient, WorkerPool, WorkerPoolBuilder,
+    WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 // The streams of `PauseGate::wrap` and `PauseGate::interval`.
 pub use actix_backpressure_mailbox::{Gated, Ticks};
@@ -152,6 +152,7 @@ pub use actix_backpressure_derive::Backpressured;
 /// | `MailboxError::Closed` (from `send`) | [`SendError::Closed`] (message back) or [`SendError::Stopped`] (queued, never handled) | the actor stopped |
 /// | `MailboxError::Timeout` (from `send(..).timeout(d)`) | [`SendError::Timeout(m)`](SendError::Timeout) (no room in time, message back) or [`SendError::ResponseTimeout`] (queued, no answer in time) | the deadline passed |
 /// | — | [`SendError::Full`], [`SendError::Dropped`], [`SendError::Evicted`], [`TrySendError::Dropped`] | the overflow policy refused or evicted it |
+/// | — | [`SendError::Expired`] | queued, shed for waiting too long (`ttl`, `sojourn`) |
 pub mod prelude {
     // `no_inline`: listed here, documented once, at the crate root. `Backpressured` is both the
     // trait and, with the feature `derive`, the derive macro.

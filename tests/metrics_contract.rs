@@ -142,6 +142,18 @@ async fn exercise() {
     release.send(()).unwrap();
     until(|| addr.stats().settled() == 3).await;
 
+    // Expired: a message queued behind a held one waits past its time to live.
+    let (addr, _, release) = held_recorder(
+        MailboxConfig::new(2)
+            .ttl(Duration::from_millis(20))
+            .name("contract_ttl"),
+    )
+    .await;
+    addr.tell(Item(1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    release.send(()).unwrap();
+    until(|| addr.stats().expired == 1).await;
+
     // Block: one sender waits ~150 ms for room, another times out; then the actor is held and
     // stopped with a message queued (stopped), and a send after that finds it closed.
     let (addr, _, release) = held_recorder(

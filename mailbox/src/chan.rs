@@ -117,6 +117,9 @@ impl<A: Actor> Chan<A> {
         if self.core.timing && crate::metrics::sample_tick() {
             env.stamp(Instant::now());
         }
+        if self.core.sheds() {
+            env.stamp_queued(tokio::time::Instant::now());
+        }
         let evicted = if policy == OverflowPolicy::DropOldest {
             match self.queue.force_push(env) {
                 Ok(evicted) => evicted,

@@ -1,10 +1,12 @@
-//! Mailbox configuration: capacity, overflow policy, name, batch size and drop hook.
+//! Mailbox configuration: capacity, overflow policy, name, batch size, drop hook and shedding
+//! by time in the mailbox.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::hook::DropHook;
-use crate::{Dropped, OverflowPolicy, PauseGate};
+use crate::{Dropped, OverflowPolicy, PauseGate, Sojourn};
 
 /// How many messages an actor handles in a row before it yields to its arbiter, by default.
 pub const DEFAULT_BATCH: usize = 16;
@@ -51,6 +53,8 @@ pub struct MailboxConfig {
     pub(crate) metrics: bool,
     pub(crate) instance: Option<Arc<str>>,
     pub(crate) gate: Option<PauseGate>,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) sojourn: Option<Sojourn>,
 }
 
 impl MailboxConfig {
@@ -68,6 +72,8 @@ impl MailboxConfig {
             metrics: true,
             instance: None,
             gate: None,
+            ttl: None,
+            sojourn: None,
         }
     }
 
@@ -128,6 +134,30 @@ impl MailboxConfig {
         self
     }
 
+    /// Sheds every message that waited longer than `ttl` in the mailbox: the actor takes it
+    /// out and drops it unhandled, as [`DropReason::Expired`](crate::DropReason::Expired)
+    /// (counted, shown to the drop hook; a requester gets
+    /// [`SendError::Expired`](crate::SendError::Expired)). Control messages are never shed.
+    /// `ttl` must be above zero.
+    ///
+    /// Stamping each message with the time it was queued costs a clock read per send; the
+    /// clock is Tokio's, so a test can run it on [paused time](tokio::time::pause).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Sheds messages by their time in the mailbox when a queue stands: once the sojourn of
+    /// the messages taken out has stayed at or above the target for a whole interval, every
+    /// message at the head that waited the target or more is dropped unhandled, as
+    /// [`DropReason::Expired`](crate::DropReason::Expired), until the queue empties. See
+    /// [`Sojourn`] for the rule, and why it is CoDel's detector without CoDel's control law.
+    /// Costs a clock read per send and per message taken out.
+    pub fn sojourn(mut self, sojourn: Sojourn) -> Self {
+        self.sojourn = Some(sojourn);
+        self
+    }
+
     /// The capacity.
     pub fn get_capacity(&self) -> usize {
         self.capacity
@@ -148,17 +178,41 @@ impl MailboxConfig {
         self.batch
     }
 
+    /// The time to live of a queued message, if one was set.
+    pub fn get_ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+
+    /// The sojourn rule, if one was set.
+    pub fn get_sojourn(&self) -> Option<Sojourn> {
+        self.sojourn
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
     ///
     /// [`ConfigError::ZeroCapacity`] if the capacity is 0, [`ConfigError::CapacityTooLarge`]
-    /// if it is above [`MAX_CAPACITY`], [`ConfigError::ZeroBatch`] if the batch size is 0.
+    /// if it is above [`MAX_CAPACITY`], [`ConfigError::ZeroBatch`] if the batch size is 0,
+    /// [`ConfigError::ZeroTtl`] for a `ttl` of zero, [`ConfigError::Sojourn`] for a sojourn
+    /// target of zero or not below its interval.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
         check_capacity(self.capacity, mailbox)?;
         if self.batch == 0 {
             return Err(ConfigError::ZeroBatch { mailbox: mailbox() });
+        }
+        if self.ttl == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroTtl { mailbox: mailbox() });
+        }
+        if let Some(Sojourn { target, interval }) = self.sojourn {
+            if target.is_zero() || target >= interval {
+                return Err(ConfigError::Sojourn {
+                    mailbox: mailbox(),
+                    target,
+                    interval,
+                });
+            }
         }
         Ok(())
     }
@@ -182,6 +236,8 @@ impl fmt::Debug for MailboxConfig {
             .field("metrics", &self.metrics)
             .field("instance", &self.instance)
             .field("gate", &self.gate)
+            .field("ttl", &self.ttl)
+            .field("sojourn", &self.sojourn)
             .finish()
     }
 }
@@ -209,6 +265,22 @@ pub enum ConfigError {
     ZeroBatch {
         /// The mailbox's name.
         mailbox: String,
+    },
+    /// The time to live was zero: every message would expire.
+    #[error("mailbox `{mailbox}`: ttl must be above 0")]
+    ZeroTtl {
+        /// The mailbox's name.
+        mailbox: String,
+    },
+    /// The sojourn target was zero, or not below its interval.
+    #[error("mailbox `{mailbox}`: sojourn needs 0 < target < interval, got target {target:?}, interval {interval:?}")]
+    Sojourn {
+        /// The mailbox's name.
+        mailbox: String,
+        /// The target asked for.
+        target: Duration,
+        /// The interval asked for.
+        interval: Duration,
     },
     /// A worker pool's sizes are out of order: it needs `1 <= min <= initial <= max`.
     #[error("pool `{mailbox}`: sizes must satisfy 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}")]
@@ -290,5 +362,21 @@ mod tests {
                 mailbox: "<unnamed>".into()
             }
         );
+        let err = MailboxConfig::new(4)
+            .name("q")
+            .ttl(Duration::ZERO)
+            .validate();
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "mailbox `q`: ttl must be above 0"
+        );
+        let inverted = Sojourn::new(Duration::from_millis(100), Duration::from_millis(5));
+        let err = MailboxConfig::new(4).name("q").sojourn(inverted).validate();
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "mailbox `q`: sojourn needs 0 < target < interval, got target 100ms, interval 5ms"
+        );
+        let zero = Sojourn::new(Duration::ZERO, Duration::from_millis(5));
+        assert!(MailboxConfig::new(4).sojourn(zero).validate().is_err());
     }
 }

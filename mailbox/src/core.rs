@@ -5,10 +5,11 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::hook::DropHook;
 use crate::stats::Counters;
-use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy, PauseGate};
+use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy, PauseGate, Sojourn};
 
 /// The part of a mailbox that does not depend on the actor's type, nor on how it waits.
 pub(crate) struct Core {
@@ -28,6 +29,10 @@ pub(crate) struct Core {
     pub(crate) instance: Option<Arc<str>>,
     /// While paused, the driver takes only control messages.
     pub(crate) gate: PauseGate,
+    /// Shedding by time in the mailbox (`shed.rs`): every data message is stamped with the
+    /// time it was queued when either is set.
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) sojourn: Option<Sojourn>,
 }
 
 impl Core {
@@ -43,7 +48,14 @@ impl Core {
             counters: Arc::default(),
             instance: config.instance,
             gate: config.gate.unwrap_or_default(),
+            ttl: config.ttl,
+            sojourn: config.sojourn,
         }
+    }
+
+    /// Whether data messages are stamped with the time they were queued, for shedding.
+    pub(crate) fn sheds(&self) -> bool {
+        self.ttl.is_some() || self.sojourn.is_some()
     }
 
     pub(crate) fn policy(&self) -> OverflowPolicy {

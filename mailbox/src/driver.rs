@@ -14,6 +14,8 @@ use crate::chan::Chan;
 use crate::consumers::WorkRegistration;
 use crate::envelope::Envelope;
 use crate::metrics::Timers;
+use crate::shed::Shedder;
+use crate::DropReason;
 
 /// Feeds the actor from its bounded queue.
 ///
@@ -44,6 +46,8 @@ struct State {
     worker: Option<Worker>,
     /// Whether the bypass through the actor's actix address was reported.
     warned_native: bool,
+    /// Shedding by time in the mailbox, if the mailbox sheds.
+    shed: Option<Shedder>,
 }
 
 /// A pool worker's side of its driver.
@@ -58,6 +62,7 @@ pub(crate) struct Worker {
 
 impl<A: Actor> Driver<A> {
     pub(crate) fn new(chan: Arc<Chan<A>>) -> Self {
+        let shed = Shedder::new(chan.core.ttl, chan.core.sojourn);
         Driver {
             chan,
             state: State {
@@ -66,6 +71,7 @@ impl<A: Actor> Driver<A> {
                 work: None,
                 worker: None,
                 warned_native: false,
+                shed,
             },
         }
     }
@@ -150,6 +156,21 @@ impl State {
         }
     }
 
+    /// Whether `env`, just taken out, waited too long and is to be shed.
+    fn expired<A: Actor>(&mut self, chan: &Chan<A>, env: &Envelope<A>) -> bool {
+        let (Some(shed), Some(queued_at)) = (&mut self.shed, env.queued_at()) else {
+            return false;
+        };
+        shed.sheds(queued_at, tokio::time::Instant::now(), chan.len())
+    }
+
+    /// The queue was found empty.
+    fn emptied(&mut self) {
+        if let Some(shed) = &mut self.shed {
+            shed.emptied();
+        }
+    }
+
     fn retiring(&self) -> bool {
         self.worker
             .as_ref()
@@ -217,6 +238,7 @@ where
                 }
                 Err(PopError::Closed) => break Poll::Ready(()),
                 Err(PopError::Empty) => {
+                    this.emptied();
                     // Park, then look again: a message pushed in between wakes us.
                     this.park(chan, task);
                     if let Some(env) = chan.pop_control_fenced() {
@@ -236,7 +258,11 @@ where
                     }
                 }
             };
-            this.handle_data(chan, env, act, ctx);
+            if this.expired(chan, &env) {
+                env.fail(DropReason::Expired, &chan.core);
+            } else {
+                this.handle_data(chan, env, act, ctx);
+            }
             handled += 1;
         };
         if !this.warned_native && ctx.connected() {

@@ -26,6 +26,13 @@ pub(crate) trait EnvelopeProxy<A: Actor>: Send {
     /// Marks the message for timing, queued at `at`.
     fn stamp(&mut self, at: Instant);
 
+    /// Records when the message was queued, for shedding by time in the mailbox (on Tokio's
+    /// clock, which a test may pause).
+    fn stamp_queued(&mut self, at: tokio::time::Instant);
+
+    /// When the message was queued, if [`stamp_queued`](Self::stamp_queued) said so.
+    fn queued_at(&self) -> Option<tokio::time::Instant>;
+
     /// The message will never be handled: count it, show it to the drop hook, and tell the
     /// requester why.
     fn fail(self: Box<Self>, reason: DropReason, core: &Core);
@@ -40,6 +47,8 @@ pub(crate) struct MsgEnvelope<M: Message> {
     reply: Option<Reply<M::Result>>,
     /// When it was queued, for one message in `metrics::TIMING_SAMPLE`.
     enqueued_at: Option<Instant>,
+    /// When it was queued, for a mailbox that sheds by time in the mailbox.
+    queued_at: Option<tokio::time::Instant>,
 }
 
 impl<M: Message> MsgEnvelope<M> {
@@ -48,6 +57,7 @@ impl<M: Message> MsgEnvelope<M> {
             msg,
             reply,
             enqueued_at: None,
+            queued_at: None,
         })
     }
 
@@ -75,6 +85,7 @@ where
             msg,
             reply,
             enqueued_at,
+            ..
         } = *self;
         match enqueued_at {
             None => handle(act, ctx, msg, reply),
@@ -86,12 +97,21 @@ where
         self.enqueued_at = Some(at);
     }
 
+    fn stamp_queued(&mut self, at: tokio::time::Instant) {
+        self.queued_at = Some(at);
+    }
+
+    fn queued_at(&self) -> Option<tokio::time::Instant> {
+        self.queued_at
+    }
+
     fn fail(self: Box<Self>, reason: DropReason, core: &Core) {
         let MsgEnvelope { msg, reply, .. } = *self;
         core.discard(reason, &msg);
         if let Some(reply) = reply {
             let fate = match reason {
                 DropReason::DropOldest => Fate::Evicted,
+                DropReason::Expired => Fate::Expired,
                 _ => Fate::Stopped,
             };
             // Release: the requester reads the fate after it sees the reply channel close,
@@ -192,6 +212,8 @@ pub(crate) enum Fate {
     Stopped = 0,
     /// Evicted by a newer message.
     Evicted = 1,
+    /// Shed for waiting too long in the mailbox.
+    Expired = 2,
 }
 
 /// The actor's end of a request: actix's own oneshot sender, plus the fate cell.
@@ -238,6 +260,7 @@ impl<R> ReplyReceiver<R> {
         // Acquire: pairs with the Release store in `fail`, made before the sender dropped.
         match self.fate.load(Ordering::Acquire) {
             f if f == Fate::Evicted as u8 => SendError::Evicted,
+            f if f == Fate::Expired as u8 => SendError::Expired,
             _ => SendError::Stopped,
         }
     }

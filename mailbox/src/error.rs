@@ -31,6 +31,10 @@ pub enum SendError<M> {
     /// [`BoundedRequest::timeout`](crate::BoundedRequest::timeout). The message stays queued
     /// and is still handled; its response is discarded. (actix's `MailboxError::Timeout`.)
     ResponseTimeout,
+    /// The message was queued, then shed unhandled because it waited too long in the
+    /// mailbox: past its [`ttl`](crate::MailboxConfig::ttl), or above the
+    /// [`sojourn`](crate::MailboxConfig::sojourn) target while the mailbox was overloaded.
+    Expired,
 }
 
 /// Why [`BoundedAddr::try_send`](crate::BoundedAddr::try_send) failed. The message is always
@@ -54,7 +58,10 @@ impl<M> SendError<M> {
             | SendError::Dropped(msg)
             | SendError::Closed(msg)
             | SendError::Timeout(msg) => Some(msg),
-            SendError::Evicted | SendError::Stopped | SendError::ResponseTimeout => None,
+            SendError::Evicted
+            | SendError::Stopped
+            | SendError::ResponseTimeout
+            | SendError::Expired => None,
         }
     }
 
@@ -69,6 +76,7 @@ impl<M> SendError<M> {
             SendError::ResponseTimeout => {
                 "timed out waiting for the response (the message is queued)"
             }
+            SendError::Expired => "message shed: it waited too long in the mailbox",
         }
     }
 
@@ -81,6 +89,7 @@ impl<M> SendError<M> {
             SendError::Stopped => "Stopped",
             SendError::Timeout(_) => "Timeout",
             SendError::ResponseTimeout => "ResponseTimeout",
+            SendError::Expired => "Expired",
         }
     }
 }
@@ -124,9 +133,10 @@ impl<M> From<TrySendError<M>> for SendError<M> {
 impl<M> fmt::Debug for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::Evicted | SendError::Stopped | SendError::ResponseTimeout => {
-                f.write_str(self.variant())
-            }
+            SendError::Evicted
+            | SendError::Stopped
+            | SendError::ResponseTimeout
+            | SendError::Expired => f.write_str(self.variant()),
             _ => write!(f, "{}(..)", self.variant()),
         }
     }

@@ -25,22 +25,27 @@ pub enum DropReason {
     Stopped,
     /// Sent after the mailbox had closed (the actor was gone).
     Closed,
+    /// Queued, but shed at the head of the mailbox because it waited too long: its time in
+    /// the mailbox passed the [`ttl`](crate::MailboxConfig::ttl), or stayed above the
+    /// [`sojourn`](crate::MailboxConfig::sojourn) target while the mailbox was overloaded.
+    Expired,
 }
 
 impl DropReason {
     /// Every reason, in the order the metrics list them (the `reason` label of
     /// [`mailbox_dropped_total`](crate::metrics::MAILBOX_DROPPED_TOTAL) takes each value).
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::DropNewest,
         DropReason::DropOldest,
         DropReason::Rejected,
         DropReason::Timeout,
         DropReason::Stopped,
         DropReason::Closed,
+        DropReason::Expired,
     ];
 
     /// The reason's label value: `drop_newest`, `drop_oldest`, `rejected`, `timeout`,
-    /// `stopped` or `closed`.
+    /// `stopped`, `closed` or `expired`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DropReason::DropNewest => "drop_newest",
@@ -49,6 +54,7 @@ impl DropReason {
             DropReason::Timeout => "timeout",
             DropReason::Stopped => "stopped",
             DropReason::Closed => "closed",
+            DropReason::Expired => "expired",
         }
     }
 }

@@ -6,7 +6,8 @@
 //! handle shares, drained inside the actor's context one message at a time, so that at every
 //! instant at most `capacity` messages are queued, however many handles and threads send.
 //!
-//! - [`MailboxConfig`]: capacity, [`OverflowPolicy`], name, batch size, drop hook.
+//! - [`MailboxConfig`]: capacity, [`OverflowPolicy`], name, batch size, drop hook, shedding
+//!   by time in the mailbox (`ttl`, [`Sojourn`]).
 //! - [`BoundedActorExt`]: `start_bounded` and friends, for every actor with a [`actix::Context`].
 //! - [`BoundedAddr`] / [`BoundedRecipient`]: `send`, `send_timeout`, `tell`, `try_send`,
 //!   `do_send`, plus `len`, `capacity`, `policy`, `is_closed` and [`MailboxStats`].
@@ -14,7 +15,7 @@
 //!   With the feature `actix-web`, they answer actix-web handlers (`?`): see `web`.
 //!
 //! Every message offered ends in exactly one outcome: handled, dropped on arrival, evicted,
-//! rejected, timed out, stopped or closed. Each is counted in [`MailboxStats`] and every
+//! rejected, timed out, stopped, closed or expired. Each is counted in [`MailboxStats`] and every
 //! outcome but *handled* goes through the drop hook ([`Dropped`]).
 
 // No `unsafe` anywhere: the bound is a count of permits over a queue crate's storage.
@@ -45,6 +46,7 @@ mod recipient;
 mod request;
 mod room;
 mod send;
+mod shed;
 mod start;
 mod stats;
 mod supervisor;
@@ -68,5 +70,6 @@ pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};
 pub use recipient::{BoundedRecipient, WeakBoundedRecipient};
 pub use request::{BoundedRequest, BoundedTell};
+pub use shed::Sojourn;
 pub use start::{BoundedActorExt, BoundedMailbox};
 pub use stats::MailboxStats;

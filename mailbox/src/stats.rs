@@ -13,7 +13,7 @@ use crate::DropReason;
 ///
 /// ```text
 /// offered  = enqueued + dropped_newest + rejected + timed_out + closed
-/// enqueued = handled + evicted + stopped + (still queued)
+/// enqueued = handled + evicted + expired + stopped + (still queued)
 /// ```
 ///
 /// The counters are read one by one, so a snapshot taken while messages flow may be off by the
@@ -38,6 +38,8 @@ pub struct MailboxStats {
     pub timed_out: u64,
     /// Queued messages never handled because the actor stopped.
     pub stopped: u64,
+    /// Queued messages shed because they waited too long (`ttl`, `sojourn`).
+    pub expired: u64,
     /// Messages sent after the mailbox closed.
     pub closed: u64,
     /// Time senders spent waiting for room under `Block`, added up over all senders.
@@ -54,6 +56,7 @@ impl MailboxStats {
     pub fn settled(&self) -> u64 {
         self.handled
             + self.evicted
+            + self.expired
             + self.stopped
             + self.dropped_newest
             + self.rejected
@@ -70,6 +73,7 @@ impl MailboxStats {
             DropReason::Timeout => self.timed_out,
             DropReason::Stopped => self.stopped,
             DropReason::Closed => self.closed,
+            DropReason::Expired => self.expired,
         }
     }
 }
@@ -96,6 +100,7 @@ struct ProducerCounters {
 struct ConsumerCounters {
     handled: AtomicU64,
     stopped: AtomicU64,
+    expired: AtomicU64,
 }
 
 // Every counter is a statistic read on its own: `Relaxed` suffices, nothing is ordered by it.
@@ -127,6 +132,7 @@ impl Counters {
             DropReason::Timeout => &self.producer.timed_out,
             DropReason::Stopped => &self.consumer.stopped,
             DropReason::Closed => &self.producer.closed,
+            DropReason::Expired => &self.consumer.expired,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -142,6 +148,7 @@ impl Counters {
             rejected: p.rejected.load(Relaxed),
             timed_out: p.timed_out.load(Relaxed),
             stopped: c.stopped.load(Relaxed),
+            expired: c.expired.load(Relaxed),
             closed: p.closed.load(Relaxed),
             sender_blocked: Duration::from_nanos(p.blocked_nanos.load(Relaxed)),
         }

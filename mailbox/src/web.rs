@@ -7,11 +7,11 @@
 //! | error | status | `Retry-After` |
 //! |---|---|---|
 //! | `Full`, `Dropped` (both types) | 503 Service Unavailable | [`RETRY_AFTER_SECS`] (1 s) |
-//! | [`SendError::Evicted`] | 503 Service Unavailable | [`RETRY_AFTER_SECS`] (1 s) |
+//! | [`SendError::Evicted`], [`SendError::Expired`] | 503 Service Unavailable | [`RETRY_AFTER_SECS`] (1 s) |
 //! | `Closed` (both types), [`SendError::Stopped`] | 503 Service Unavailable | none |
 //! | [`SendError::Timeout`], [`SendError::ResponseTimeout`] | 504 Gateway Timeout | none |
 //!
-//! `Full`, `Dropped` and `Evicted` shed load, which passes: a retry after a second may well
+//! `Full`, `Dropped`, `Evicted` and `Expired` shed load, which passes: a retry after a second may well
 //! find room. `Closed` and `Stopped` mean the actor is gone; whether it comes back is up to
 //! the application, so no retry time is promised. A timeout is the actor not answering in
 //! time, as an upstream would not (504); under [`ResponseTimeout`](SendError::ResponseTimeout)
@@ -69,7 +69,8 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::{SendError, TrySendError};
 
-/// The `Retry-After` of a 503 for a message the mailbox shed (`Full`, `Dropped`, `Evicted`),
+/// The `Retry-After` of a 503 for a message the mailbox shed (`Full`, `Dropped`, `Evicted`,
+/// `Expired`),
 /// in seconds.
 ///
 /// One second: long enough for a mailbox to drain a batch, short enough that a client does
@@ -110,7 +111,10 @@ impl Answer {
 impl<M> SendError<M> {
     fn answer(&self) -> Answer {
         match self {
-            SendError::Full(_) | SendError::Dropped(_) | SendError::Evicted => Answer::SHED,
+            SendError::Full(_)
+            | SendError::Dropped(_)
+            | SendError::Evicted
+            | SendError::Expired => Answer::SHED,
             SendError::Closed(_) | SendError::Stopped => Answer::GONE,
             SendError::Timeout(_) | SendError::ResponseTimeout => Answer::TIMEOUT,
         }
@@ -126,7 +130,7 @@ impl<M> TrySendError<M> {
     }
 }
 
-/// `Full`, `Dropped`, `Evicted`: 503 with `Retry-After:` [`RETRY_AFTER_SECS`]; `Closed`,
+/// `Full`, `Dropped`, `Evicted`, `Expired`: 503 with `Retry-After:` [`RETRY_AFTER_SECS`]; `Closed`,
 /// `Stopped`: 503; `Timeout`, `ResponseTimeout`: 504. The body is the `Display` text.
 /// See [the module](self).
 impl<M> ResponseError for SendError<M> {
@@ -173,10 +177,11 @@ mod tests {
     #[test]
     fn every_send_error_has_its_status() {
         let one = Some("1".to_owned());
-        let cases: [(SendError<()>, u16, Option<String>); 7] = [
+        let cases: [(SendError<()>, u16, Option<String>); 8] = [
             (SendError::Full(()), 503, one.clone()),
             (SendError::Dropped(()), 503, one.clone()),
-            (SendError::Evicted, 503, one),
+            (SendError::Evicted, 503, one.clone()),
+            (SendError::Expired, 503, one),
             (SendError::Closed(()), 503, None),
             (SendError::Stopped, 503, None),
             (SendError::Timeout(()), 504, None),

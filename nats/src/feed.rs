@@ -76,6 +76,8 @@ pub enum NotHandled {
     Dropped,
     /// It was queued, then evicted by a newer message (`DropOldest`).
     Evicted,
+    /// It was queued, then shed because it waited too long (`ttl`, `sojourn`).
+    Expired,
     /// The actor is gone: the mailbox is closed.
     Closed,
     /// The actor stopped before it answered (it may or may not have handled the message).
@@ -91,6 +93,7 @@ impl NotHandled {
             NotHandled::Full => "full",
             NotHandled::Dropped => "dropped",
             NotHandled::Evicted => "evicted",
+            NotHandled::Expired => "expired",
             NotHandled::Closed => "closed",
             NotHandled::Stopped => "stopped",
             NotHandled::Released => "released",
@@ -116,6 +119,7 @@ impl Delivery {
                 SendError::Full(_) | SendError::Timeout(_) => NotHandled::Full,
                 SendError::Dropped(_) => NotHandled::Dropped,
                 SendError::Evicted => NotHandled::Evicted,
+                SendError::Expired => NotHandled::Expired,
                 SendError::Closed(_) => NotHandled::Closed,
                 // `SendError` is non-exhaustive: whatever else, the handler's result is unknown.
                 SendError::Stopped | _ => NotHandled::Stopped,
