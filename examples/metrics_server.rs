@@ -23,6 +23,11 @@
 //! it again, so `supervisor_pool_workers{pool="pool"}` moves and `supervisor_actions_total`
 //! counts `scale_up` and `scale_down` too.
 //!
+//! A sixth mailbox, `adaptive` (`block`, one producer of the same pattern), has its capacity
+//! set by the supervisor from the latency it measures (`adapt_capacity` with a `Gradient`
+//! aiming at 20 ms in the mailbox), so `supervisor_mailbox_limit{actor="adaptive"}` follows
+//! the load and `supervisor_actions_total` counts `resize`.
+//!
 //! Each second it prints every mailbox's depth and its `lost`: the messages offered but not
 //! handled (`settled() - handled`: dropped, evicted, rejected, timed out, stopped or closed).
 //! Under `block` the policy drops nothing: its `lost` are the requests that `send_timeout`
@@ -37,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_backpressure::prelude::*;
-use actix_backpressure::GateUpstream;
+use actix_backpressure::{GateUpstream, Gradient};
 
 /// A consumer that takes about 2 ms per message, one at a time.
 struct Consumer;
@@ -202,6 +207,16 @@ fn main() {
             )
             .expect("a valid scaling rule");
         actix::spawn(produce(pool.addr().clone(), PauseGate::new(), deadline));
+        // A mailbox whose capacity follows its latency.
+        let adaptive_arbiter = Arbiter::new();
+        let adaptive = BoundedMailbox::new(MailboxConfig::new(64).name("adaptive"))
+            .expect("a valid configuration")
+            .start_in_arbiter(&adaptive_arbiter.handle(), |_| Consumer);
+        supervisor
+            .adapt_capacity(&adaptive, 4, 256, Gradient::new(Duration::from_millis(20)))
+            .expect("valid bounds and controller");
+        actix::spawn(produce(adaptive.clone(), PauseGate::new(), deadline));
+        mailboxes.push((adaptive, String::new()));
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let line: Vec<String> = mailboxes

@@ -59,9 +59,9 @@ pub use actix_backpressure_mailbox::{Gated, Ticks};
 /// [`async-trait`](https://docs.rs/async-trait)).
 pub use actix_backpressure_supervisor::async_trait;
 pub use actix_backpressure_supervisor::{
-    Action, Decision, Decisions, GateUpstream, HpaScaling, IntoUpstream, PolicyError, PoolState,
-    PressurePolicy, PressureSupervisor, Reading, Scale, ScalingPolicy, SupervisorError,
-    SupervisorHandle, Upstream, WatchId,
+    Action, Aimd, Decision, Decisions, GateUpstream, Gradient, HpaScaling, IntoUpstream,
+    LimitController, LimitState, PolicyError, PoolState, PressurePolicy, PressureSupervisor,
+    Reading, Scale, ScalingPolicy, SupervisorError, SupervisorHandle, Upstream, WatchId,
 };
 
 /// Derives [`Backpressured`](trait@Backpressured): the actor's mailbox configuration from

@@ -17,7 +17,7 @@ use actix_backpressure::metrics::{self as names, MetricKind, MetricSpec};
 use actix_backpressure::prelude::*;
 use actix_backpressure::supervisor::metrics as supervisor_names;
 use actix_backpressure::supervisor::Action;
-use actix_backpressure::GateUpstream;
+use actix_backpressure::{GateUpstream, Gradient};
 use common::*;
 use tokio::sync::oneshot;
 
@@ -233,6 +233,12 @@ async fn exercise() {
     .max(2)
     .start();
     supervisor.manage_pool(&pool, HpaScaling::new()).unwrap();
+    // An adaptive limit: the supervisor sets its gauge when it takes the mailbox on.
+    let (actor, _) = Recorder::new();
+    let adapted = actor.start_bounded(MailboxConfig::new(8).name("contract_adaptive"));
+    supervisor
+        .adapt_capacity(&adapted, 1, 16, Gradient::new(Duration::from_millis(10)))
+        .unwrap();
     // The supervisor sets the gauge when it takes the pool on; give it a few ticks.
     tokio::time::sleep(Duration::from_millis(100)).await;
 }

@@ -31,20 +31,23 @@ pub enum Action {
     ScaleUp,
     /// A worker pool shrank.
     ScaleDown,
+    /// An adaptive limit changed a mailbox's capacity.
+    Resize,
 }
 
 impl Action {
     /// The actions counted by
     /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL).
-    pub const COUNTED: [Action; 4] = [
+    pub const COUNTED: [Action; 5] = [
         Action::Pause,
         Action::Resume,
         Action::ScaleUp,
         Action::ScaleDown,
+        Action::Resize,
     ];
 
-    /// `"saturated"`, `"recovered"`, `"pause"`, `"resume"`, `"scale_up"` or `"scale_down"`:
-    /// for the last four, the `action` label of
+    /// `"saturated"`, `"recovered"`, `"pause"`, `"resume"`, `"scale_up"`, `"scale_down"` or
+    /// `"resize"`: for the last five, the `action` label of
     /// [`SUPERVISOR_ACTIONS_TOTAL`](crate::metrics::SUPERVISOR_ACTIONS_TOTAL).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -54,6 +57,7 @@ impl Action {
             Action::Resume => "resume",
             Action::ScaleUp => "scale_up",
             Action::ScaleDown => "scale_down",
+            Action::Resize => "resize",
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Decision {
     pub held: Duration,
     /// The pool's workers after a `ScaleUp`/`ScaleDown`.
     pub workers: Option<usize>,
+    /// The mailbox's capacity after a `Resize`, and the latency that led to it.
+    pub capacity: Option<(usize, Option<Duration>)>,
 }
 
 impl fmt::Display for Decision {
@@ -93,6 +99,12 @@ impl fmt::Display for Decision {
         }
         if let Some(workers) = self.workers {
             write!(f, " to {workers} workers")?;
+        }
+        if let Some((capacity, latency)) = self.capacity {
+            write!(f, " to capacity {capacity}")?;
+            if let Some(latency) = latency {
+                write!(f, " (latency {latency:?})")?;
+            }
         }
         if let Some(r) = &self.reading {
             write!(

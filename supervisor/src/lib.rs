@@ -18,11 +18,14 @@
 //! - [`ScalingPolicy`] / [`HpaScaling`]: sizing a
 //!   [`WorkerPool`](actix_backpressure_mailbox::WorkerPool) from its mailbox's pressure
 //!   ([`SupervisorHandle::manage_pool`]).
+//! - [`LimitController`] / [`Aimd`] / [`Gradient`]: an adaptive capacity, set from the
+//!   latency the mailbox measures ([`SupervisorHandle::adapt_capacity`]).
 //! - [`Decisions`]: the stream of what the supervisor decided and why; [`metrics`] for
 //!   Prometheus.
 
 mod detector;
 mod event;
+mod limit;
 pub mod metrics;
 mod policy;
 mod scaling;
@@ -32,6 +35,7 @@ mod upstream;
 pub use async_trait::async_trait;
 pub use detector::Reading;
 pub use event::{Action, Decision, Decisions, DECISION_BUFFER};
+pub use limit::{Aimd, Gradient, LimitController, LimitState, DEFAULT_LIMIT_INTERVAL};
 pub use policy::{
     PolicyError, PressurePolicy, DEFAULT_HIGH_WATERMARK, DEFAULT_INTERVAL, DEFAULT_LOW_WATERMARK,
     DEFAULT_RECOVERED_AFTER, DEFAULT_SATURATED_AFTER,

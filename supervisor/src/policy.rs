@@ -175,6 +175,28 @@ pub enum PolicyError {
     /// A scaling step of zero workers.
     #[error("the scaling step must be at least 1 worker")]
     ZeroStep,
+    /// A controller's factor is out of its range (`backoff` above 0 and below 1, `smoothing`
+    /// above 0 and at most 1).
+    #[error("the {factor} factor is out of range: {value}")]
+    FactorOutOfRange {
+        /// `"backoff"` or `"smoothing"`.
+        factor: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A latency target of zero: no mailbox can meet it.
+    #[error("the latency target must not be zero")]
+    ZeroTarget,
+    /// An adaptive limit's bounds are out of order: it needs `1 <= min <= max <= MAX_CAPACITY`.
+    #[error("the limit's bounds must satisfy 1 <= min <= max <= {max_capacity}, got min {min}, max {max}")]
+    LimitBounds {
+        /// The smallest capacity asked for.
+        min: usize,
+        /// The largest capacity asked for.
+        max: usize,
+        /// [`MAX_CAPACITY`](actix_backpressure_mailbox::MAX_CAPACITY).
+        max_capacity: usize,
+    },
     /// The low watermark is not below the high one.
     #[error("the low watermark ({low}) must be below the high watermark ({high})")]
     InvertedWatermarks {

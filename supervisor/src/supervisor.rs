@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_backpressure_mailbox::{
-    BoundedAddr, MailboxProbe, PoolScaler, PressureSample, WorkerPool,
+    BoundedAddr, MailboxProbe, MailboxStats, PoolScaler, PressureSample, WorkerPool, MAX_CAPACITY,
 };
 use dashmap::DashMap;
 use futures_util::FutureExt;
@@ -18,10 +18,11 @@ use tokio::time::Instant;
 
 use crate::detector::{Detector, Transition};
 use crate::event::DECISION_BUFFER;
+use crate::limit::latency;
 use crate::upstream::apply_states;
 use crate::{
-    metrics, Action, Decision, Decisions, IntoUpstream, PolicyError, PoolState, PressurePolicy,
-    Reading, Scale, ScalingPolicy, Upstream,
+    metrics, Action, Decision, Decisions, IntoUpstream, LimitController, LimitState, PolicyError,
+    PoolState, PressurePolicy, Reading, Scale, ScalingPolicy, Upstream,
 };
 
 /// Watches bounded mailboxes and pauses their upstreams while they stay saturated.
@@ -226,6 +227,106 @@ async fn manage(shared: Arc<Shared>, scaler: PoolScaler, mut rule: Box<dyn Scali
             reading: Some(reading),
             held: Duration::ZERO,
             workers: Some(now),
+            capacity: None,
+        });
+    }
+}
+
+/// Sets a mailbox's capacity; `None` once the mailbox is gone.
+type Resize = Box<dyn Fn(usize) -> Option<()> + Send>;
+
+/// Adapts a mailbox's capacity for as long as the supervisor runs.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Adapt {
+    probe: MailboxProbe,
+    resize: Resize,
+    min: usize,
+    max: usize,
+    controller: Box<dyn LimitController>,
+}
+
+impl Handler<Adapt> for PressureSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, adapt: Adapt, ctx: &mut Context<Self>) {
+        // `ctx.spawn`: the loop ends with the supervisor.
+        let shared = Arc::clone(&self.shared);
+        ctx.spawn(actix::fut::wrap_future(adapt_loop(shared, adapt)));
+    }
+}
+
+/// Messages that left the queue: handled, or shed from it.
+fn taken_out(stats: &MailboxStats) -> u64 {
+    stats.handled + stats.evicted + stats.expired + stats.stopped
+}
+
+/// Samples the mailbox every interval of its controller, and sets the capacity it answers.
+async fn adapt_loop(shared: Arc<Shared>, adapt: Adapt) {
+    let Adapt {
+        probe,
+        resize,
+        min,
+        max,
+        mut controller,
+    } = adapt;
+    let name: Arc<str> = Arc::from(probe.name());
+    let mut ticks = tokio::time::interval(controller.interval());
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<(Instant, PressureSample)> = None;
+    loop {
+        ticks.tick().await;
+        let Some(sample) = probe.sample() else {
+            return; // the mailbox is gone
+        };
+        let now = Instant::now();
+        let Some((then, previous)) = last.replace((now, sample)) else {
+            continue;
+        };
+        let reading = Reading::new(&sample, Some(&previous));
+        let state = LimitState {
+            at: now,
+            reading,
+            limit: sample.capacity,
+            latency: latency(
+                previous.depth,
+                sample.depth,
+                taken_out(&sample.stats).saturating_sub(taken_out(&previous.stats)),
+                now - then,
+            ),
+            saturated: reading.fill >= 0.9 || reading.blocked || reading.overflowed > 0,
+            min,
+            max,
+        };
+        // The controller is user code: if it panics, the mailbox keeps its capacity and is no
+        // longer adapted; the supervisor goes on with the rest.
+        let Ok(wanted) = std::panic::catch_unwind(AssertUnwindSafe(|| controller.update(&state)))
+        else {
+            tracing::error!(
+                target: "actix_backpressure::supervisor",
+                mailbox = &*name,
+                "the limit controller panicked: the mailbox keeps its capacity and is no longer adapted"
+            );
+            return;
+        };
+        let capacity = wanted.clamp(min, max);
+        if capacity == sample.capacity {
+            continue;
+        }
+        if resize(capacity).is_none() {
+            return;
+        }
+        metrics::limit(&name, capacity);
+        metrics::action(Action::Resize.as_str());
+        shared.emit(Decision {
+            at: now,
+            action: Action::Resize,
+            mailbox: Arc::clone(&name),
+            upstream: None,
+            reading: Some(reading),
+            held: Duration::ZERO,
+            workers: None,
+            capacity: Some((capacity, state.latency)),
         });
     }
 }
@@ -519,6 +620,65 @@ impl SupervisorHandle {
         Ok(())
     }
 
+    /// Sets the capacity of `addr`'s mailbox with `controller` ([`Aimd`](crate::Aimd) or
+    /// [`Gradient`](crate::Gradient)), within `min..=max`: every interval of the controller,
+    /// the supervisor samples the mailbox, measures the mean time a message spent in it over
+    /// the interval (Little's law: see [`LimitState::latency`]), asks the controller, and sets
+    /// the capacity it answers. Each change is a decision ([`Action::Resize`], with the new
+    /// capacity and the latency behind it), a `tracing` event and the gauge
+    /// [`SUPERVISOR_MAILBOX_LIMIT`](crate::metrics::SUPERVISOR_MAILBOX_LIMIT). A shrink below
+    /// the depth keeps the queued messages (see
+    /// [`BoundedAddr::set_capacity`](actix_backpressure_mailbox::BoundedAddr::set_capacity)).
+    ///
+    /// The supervisor does not keep the actor alive; it stops adapting when the mailbox is
+    /// gone or the supervisor stops (the mailbox keeps its capacity then), or if the
+    /// controller panics (logged).
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::InvalidPolicy`] if the controller's settings or the bounds are
+    /// invalid ([`PolicyError::LimitBounds`]), [`SupervisorError::Stopped`] if the supervisor
+    /// has stopped.
+    pub fn adapt_capacity<A: Actor>(
+        &self,
+        addr: &BoundedAddr<A>,
+        min: usize,
+        max: usize,
+        controller: impl LimitController,
+    ) -> Result<(), SupervisorError> {
+        let probe = addr.probe();
+        let valid = if !(1 <= min && min <= max && max <= MAX_CAPACITY) {
+            Err(PolicyError::LimitBounds {
+                min,
+                max,
+                max_capacity: MAX_CAPACITY,
+            })
+        } else if controller.interval().is_zero() {
+            Err(PolicyError::ZeroInterval)
+        } else {
+            controller.validate()
+        };
+        valid.map_err(|source| SupervisorError::InvalidPolicy {
+            mailbox: probe.name().to_owned(),
+            source,
+        })?;
+        self.check_running()?;
+        metrics::limit(probe.name(), addr.capacity());
+        let weak = addr.downgrade();
+        let resize: Resize = Box::new(move |capacity| {
+            // Within `1..=MAX_CAPACITY`, checked above: `set_capacity` cannot refuse it.
+            weak.upgrade()?.set_capacity(capacity).ok()
+        });
+        self.addr.do_send(Adapt {
+            probe,
+            resize,
+            min,
+            max,
+            controller: Box::new(controller),
+        });
+        Ok(())
+    }
+
     /// Samples every watched mailbox now, whatever its interval, and acts on what changed, as
     /// the supervisor's timers do. For tests and benchmarks: the hysteresis measures time, so
     /// extra samples add readings but do not make the supervisor act sooner.
@@ -649,6 +809,7 @@ impl Shared {
                 reading: Some(reading),
                 held,
                 workers: None,
+                capacity: None,
             });
             // Lock order: this watched mailbox, then each upstream.
             for upstream in &watched.upstreams {
@@ -720,6 +881,7 @@ impl Shared {
             reading,
             held: Duration::ZERO,
             workers: None,
+            capacity: None,
         });
     }
 
