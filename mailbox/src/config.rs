@@ -151,7 +151,7 @@ impl MailboxConfig {
     /// the messages taken out has stayed at or above the target for a whole interval, every
     /// message at the head that waited the target or more is dropped unhandled, as
     /// [`DropReason::Expired`](crate::DropReason::Expired), until the queue empties. See
-    /// [`Sojourn`] for the rule, and why it is CoDel's detector without CoDel's control law.
+    /// [`Sojourn`] for the rule, and for [`Sojourn::codel`], CoDel with its control law.
     /// Costs a clock read per send and per message taken out.
     pub fn sojourn(mut self, sojourn: Sojourn) -> Self {
         self.sojourn = Some(sojourn);
@@ -205,7 +205,10 @@ impl MailboxConfig {
         if self.ttl == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroTtl { mailbox: mailbox() });
         }
-        if let Some(Sojourn { target, interval }) = self.sojourn {
+        if let Some(Sojourn {
+            target, interval, ..
+        }) = self.sojourn
+        {
             if target.is_zero() || target >= interval {
                 return Err(ConfigError::Sojourn {
                     mailbox: mailbox(),
