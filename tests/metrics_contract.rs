@@ -17,7 +17,7 @@ use actix_backpressure::metrics::{self as names, MetricKind, MetricSpec};
 use actix_backpressure::prelude::*;
 use actix_backpressure::supervisor::metrics as supervisor_names;
 use actix_backpressure::supervisor::Action;
-use actix_backpressure::{GateUpstream, Gradient};
+use actix_backpressure::{GateUpstream, Gradient, RateLimit};
 use common::*;
 use tokio::sync::oneshot;
 
@@ -153,6 +153,17 @@ async fn exercise() {
     tokio::time::sleep(Duration::from_millis(40)).await;
     release.send(()).unwrap();
     until(|| addr.stats().expired == 1).await;
+
+    // Rate-limited: one token a minute, the second send finds none.
+    let (actor, _) = Recorder::new();
+    let limited = actor.start_bounded(
+        MailboxConfig::new(8)
+            .rate_limit(RateLimit::new(1, Duration::from_secs(60)))
+            .name("contract_rate"),
+    );
+    limited.try_send(Item(1)).unwrap();
+    assert!(limited.try_send(Item(2)).is_err());
+    until(|| limited.stats().settled() == 2).await;
 
     // Block: one sender waits ~150 ms for room, another times out; then the actor is held and
     // stopped with a message queued (stopped), and a send after that finds it closed.

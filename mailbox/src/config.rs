@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hook::DropHook;
-use crate::{Dropped, OverflowPolicy, PauseGate, Sojourn};
+use crate::{Dropped, OverflowPolicy, PauseGate, RateLimit, Sojourn};
 
 /// How many messages an actor handles in a row before it yields to its arbiter, by default.
 pub const DEFAULT_BATCH: usize = 16;
@@ -55,6 +55,7 @@ pub struct MailboxConfig {
     pub(crate) gate: Option<PauseGate>,
     pub(crate) ttl: Option<Duration>,
     pub(crate) sojourn: Option<Sojourn>,
+    pub(crate) rate: Option<RateLimit>,
 }
 
 impl MailboxConfig {
@@ -74,6 +75,7 @@ impl MailboxConfig {
             gate: None,
             ttl: None,
             sojourn: None,
+            rate: None,
         }
     }
 
@@ -158,6 +160,18 @@ impl MailboxConfig {
         self
     }
 
+    /// Admits at most `limit` messages to the mailbox (a token bucket, per mailbox: every
+    /// handle shares it). A send that finds no token waits for one under
+    /// [`Block`](OverflowPolicy::Block), then for room; under the other policies, and for
+    /// `try_send` and `do_send`, it is refused as
+    /// [`DropReason::RateLimited`](crate::DropReason::RateLimited) (`rate_limited`: counted,
+    /// shown to the drop hook) and handed back as `RateLimited(msg)`. Control messages are not
+    /// limited. The clock is Tokio's, so a test can run it on paused time.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate = Some(limit);
+        self
+    }
+
     /// The capacity.
     pub fn get_capacity(&self) -> usize {
         self.capacity
@@ -188,6 +202,11 @@ impl MailboxConfig {
         self.sojourn
     }
 
+    /// The rate limit, if one was set.
+    pub fn get_rate_limit(&self) -> Option<RateLimit> {
+        self.rate
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -195,7 +214,8 @@ impl MailboxConfig {
     /// [`ConfigError::ZeroCapacity`] if the capacity is 0, [`ConfigError::CapacityTooLarge`]
     /// if it is above [`MAX_CAPACITY`], [`ConfigError::ZeroBatch`] if the batch size is 0,
     /// [`ConfigError::ZeroTtl`] for a `ttl` of zero, [`ConfigError::Sojourn`] for a sojourn
-    /// target of zero or not below its interval.
+    /// target of zero or not below its interval, [`ConfigError::RateLimit`] for a rate limit
+    /// with a zero count, period or burst.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
         check_capacity(self.capacity, mailbox)?;
@@ -214,6 +234,16 @@ impl MailboxConfig {
                     mailbox: mailbox(),
                     target,
                     interval,
+                });
+            }
+        }
+        if let Some(limit) = self.rate {
+            if !limit.is_valid() {
+                return Err(ConfigError::RateLimit {
+                    mailbox: mailbox(),
+                    count: limit.count,
+                    period: limit.period,
+                    burst: limit.burst,
                 });
             }
         }
@@ -241,6 +271,7 @@ impl fmt::Debug for MailboxConfig {
             .field("gate", &self.gate)
             .field("ttl", &self.ttl)
             .field("sojourn", &self.sojourn)
+            .field("rate", &self.rate)
             .finish()
     }
 }
@@ -284,6 +315,18 @@ pub enum ConfigError {
         target: Duration,
         /// The interval asked for.
         interval: Duration,
+    },
+    /// A rate limit with a zero count, period or burst.
+    #[error("mailbox `{mailbox}`: a rate limit needs a count, a period and a burst above 0, got {count} per {period:?}, burst {burst}")]
+    RateLimit {
+        /// The mailbox's name.
+        mailbox: String,
+        /// The messages per period asked for.
+        count: u32,
+        /// The period asked for.
+        period: Duration,
+        /// The burst asked for.
+        burst: u32,
     },
     /// A worker pool's sizes are out of order: it needs `1 <= min <= initial <= max`.
     #[error("pool `{mailbox}`: sizes must satisfy 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}")]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hook::DropHook;
+use crate::rate::Limiter;
 use crate::stats::Counters;
 use crate::{DropReason, Dropped, MailboxConfig, MailboxStats, OverflowPolicy, PauseGate, Sojourn};
 
@@ -33,6 +34,8 @@ pub(crate) struct Core {
     /// time it was queued when either is set.
     pub(crate) ttl: Option<Duration>,
     pub(crate) sojourn: Option<Sojourn>,
+    /// The rate limit on the send path, shared by every handle.
+    pub(crate) rate: Option<Limiter>,
 }
 
 impl Core {
@@ -50,6 +53,7 @@ impl Core {
             gate: config.gate.unwrap_or_default(),
             ttl: config.ttl,
             sojourn: config.sojourn,
+            rate: config.rate.and_then(Limiter::new),
         }
     }
 

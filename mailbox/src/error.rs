@@ -35,6 +35,9 @@ pub enum SendError<M> {
     /// mailbox: past its [`ttl`](crate::MailboxConfig::ttl), or above the
     /// [`sojourn`](crate::MailboxConfig::sojourn) target while the mailbox was overloaded.
     Expired,
+    /// The mailbox's [`rate_limit`](crate::MailboxConfig::rate_limit) had no token for it and
+    /// its policy does not wait; the message was not queued.
+    RateLimited(M),
 }
 
 /// Why [`BoundedAddr::try_send`](crate::BoundedAddr::try_send) failed. The message is always
@@ -48,16 +51,20 @@ pub enum TrySendError<M> {
     Dropped(M),
     /// The actor is gone.
     Closed(M),
+    /// The mailbox's [`rate_limit`](crate::MailboxConfig::rate_limit) had no token for it.
+    RateLimited(M),
 }
 
 impl<M> SendError<M> {
-    /// The message, when it was never queued (`Full`, `Dropped`, `Closed`, `Timeout`).
+    /// The message, when it was never queued (`Full`, `Dropped`, `Closed`, `Timeout`,
+    /// `RateLimited`).
     pub fn into_inner(self) -> Option<M> {
         match self {
             SendError::Full(msg)
             | SendError::Dropped(msg)
             | SendError::Closed(msg)
-            | SendError::Timeout(msg) => Some(msg),
+            | SendError::Timeout(msg)
+            | SendError::RateLimited(msg) => Some(msg),
             SendError::Evicted
             | SendError::Stopped
             | SendError::ResponseTimeout
@@ -77,6 +84,7 @@ impl<M> SendError<M> {
                 "timed out waiting for the response (the message is queued)"
             }
             SendError::Expired => "message shed: it waited too long in the mailbox",
+            SendError::RateLimited(_) => "rate limit reached, message refused",
         }
     }
 
@@ -90,6 +98,7 @@ impl<M> SendError<M> {
             SendError::Timeout(_) => "Timeout",
             SendError::ResponseTimeout => "ResponseTimeout",
             SendError::Expired => "Expired",
+            SendError::RateLimited(_) => "RateLimited",
         }
     }
 }
@@ -98,7 +107,10 @@ impl<M> TrySendError<M> {
     /// The message, handed back.
     pub fn into_inner(self) -> M {
         match self {
-            TrySendError::Full(msg) | TrySendError::Dropped(msg) | TrySendError::Closed(msg) => msg,
+            TrySendError::Full(msg)
+            | TrySendError::Dropped(msg)
+            | TrySendError::Closed(msg)
+            | TrySendError::RateLimited(msg) => msg,
         }
     }
 
@@ -107,6 +119,7 @@ impl<M> TrySendError<M> {
             TrySendError::Full(_) => "mailbox full, message rejected",
             TrySendError::Dropped(_) => "mailbox full, message dropped",
             TrySendError::Closed(_) => "mailbox closed",
+            TrySendError::RateLimited(_) => "rate limit reached, message refused",
         }
     }
 
@@ -115,6 +128,7 @@ impl<M> TrySendError<M> {
             TrySendError::Full(_) => "Full",
             TrySendError::Dropped(_) => "Dropped",
             TrySendError::Closed(_) => "Closed",
+            TrySendError::RateLimited(_) => "RateLimited",
         }
     }
 }
@@ -125,6 +139,7 @@ impl<M> From<TrySendError<M>> for SendError<M> {
             TrySendError::Full(msg) => SendError::Full(msg),
             TrySendError::Dropped(msg) => SendError::Dropped(msg),
             TrySendError::Closed(msg) => SendError::Closed(msg),
+            TrySendError::RateLimited(msg) => SendError::RateLimited(msg),
         }
     }
 }

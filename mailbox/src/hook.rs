@@ -29,12 +29,16 @@ pub enum DropReason {
     /// the mailbox passed the [`ttl`](crate::MailboxConfig::ttl), or stayed above the
     /// [`sojourn`](crate::MailboxConfig::sojourn) target while the mailbox was overloaded.
     Expired,
+    /// Refused by the mailbox's [`rate_limit`](crate::MailboxConfig::rate_limit): no token
+    /// was there and the policy does not wait (`DropNewest`, `DropOldest`, `Reject`, or a
+    /// `try_send`/`do_send`).
+    RateLimited,
 }
 
 impl DropReason {
     /// Every reason, in the order the metrics list them (the `reason` label of
     /// [`mailbox_dropped_total`](crate::metrics::MAILBOX_DROPPED_TOTAL) takes each value).
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::DropNewest,
         DropReason::DropOldest,
         DropReason::Rejected,
@@ -42,10 +46,11 @@ impl DropReason {
         DropReason::Stopped,
         DropReason::Closed,
         DropReason::Expired,
+        DropReason::RateLimited,
     ];
 
     /// The reason's label value: `drop_newest`, `drop_oldest`, `rejected`, `timeout`,
-    /// `stopped`, `closed` or `expired`.
+    /// `stopped`, `closed`, `expired` or `rate_limited`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DropReason::DropNewest => "drop_newest",
@@ -55,6 +60,7 @@ impl DropReason {
             DropReason::Stopped => "stopped",
             DropReason::Closed => "closed",
             DropReason::Expired => "expired",
+            DropReason::RateLimited => "rate_limited",
         }
     }
 }

@@ -7,7 +7,7 @@
 //! instant at most `capacity` messages are queued, however many handles and threads send.
 //!
 //! - [`MailboxConfig`]: capacity, [`OverflowPolicy`], name, batch size, drop hook, shedding
-//!   by time in the mailbox (`ttl`, [`Sojourn`]).
+//!   by time in the mailbox (`ttl`, [`Sojourn`]), a [`RateLimit`].
 //! - [`BoundedActorExt`]: `start_bounded` and friends, for every actor with a [`actix::Context`].
 //! - [`BoundedAddr`] / [`BoundedRecipient`]: `send`, `send_timeout`, `tell`, `try_send`,
 //!   `do_send`, plus `len`, `capacity`, `policy`, `is_closed` and [`MailboxStats`].
@@ -15,7 +15,7 @@
 //!   With the feature `actix-web`, they answer actix-web handlers (`?`): see `web`.
 //!
 //! Every message offered ends in exactly one outcome: handled, dropped on arrival, evicted,
-//! rejected, timed out, stopped, closed or expired. Each is counted in [`MailboxStats`] and every
+//! rejected, timed out, stopped, closed, expired or rate-limited. Each is counted in [`MailboxStats`] and every
 //! outcome but *handled* goes through the drop hook ([`Dropped`]).
 
 // No `unsafe` anywhere: the bound is a count of permits over a queue crate's storage.
@@ -42,6 +42,7 @@ mod policy;
 mod pool;
 mod probe;
 mod queue;
+mod rate;
 mod recipient;
 mod request;
 mod room;
@@ -68,6 +69,7 @@ pub use hook::{DropReason, Dropped};
 pub use policy::{OverflowPolicy, UnknownPolicy};
 pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};
+pub use rate::RateLimit;
 pub use recipient::{BoundedRecipient, WeakBoundedRecipient};
 pub use request::{BoundedRequest, BoundedTell};
 pub use shed::Sojourn;

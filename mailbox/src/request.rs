@@ -17,17 +17,19 @@ use tokio::time::{Instant, Sleep};
 
 use crate::chan::Sink;
 use crate::envelope::{reply_channel, MsgEnvelope, ReplyReceiver};
-use crate::send::{deadline_after, offer_now, push, Offered};
+use crate::send::{deadline_after, offer_now, push, Offered, Token};
 use crate::SendError;
 
 /// Where a message stands on its way into the mailbox.
 enum Admission<M: Message> {
     /// Settled when the method was called: queued (`Ok`) or refused.
     Settled(Result<(), SendError<M>>),
-    /// Full under `Block`: waits for room once polled (then becomes `Waiting`).
+    /// Full (or waiting for its rate token) under `Block`: waits once polled (then becomes
+    /// `Waiting`). `token`: where it stands with the rate limit.
     Blocked {
         sender: SenderGuard<M>,
         env: Box<MsgEnvelope<M>>,
+        token: Token,
     },
     /// Waiting for room.
     Waiting(Pin<Box<dyn Future<Output = Result<(), SendError<M>>> + Send>>),
@@ -53,12 +55,13 @@ where
         match offer_now(sink, env) {
             Offered::Queued => Admission::Settled(Ok(())),
             Offered::Refused(err) => Admission::Settled(Err(err)),
-            Offered::MustWait(env) => {
+            Offered::MustWait(env, token) => {
                 let sink = to_dyn();
                 sink.add_sender();
                 Admission::Blocked {
                     sender: SenderGuard(sink),
                     env,
+                    token,
                 }
             }
         }
@@ -96,14 +99,14 @@ where
             match self {
                 Admission::Settled(_) => unreachable!("settled requests take the fast path"),
                 Admission::Blocked { .. } => {
-                    let Admission::Blocked { sender, env } =
+                    let Admission::Blocked { sender, env, token } =
                         std::mem::replace(self, Admission::Done)
                     else {
                         unreachable!("matched above")
                     };
                     *self = Admission::Waiting(Box::pin(async move {
                         // Holds `sender` (counted) until the message is queued or refused.
-                        push(&*sender.0, env, room_deadline).await
+                        push(&*sender.0, env, room_deadline, token).await
                     }));
                 }
                 Admission::Waiting(waiting) => {

@@ -12,7 +12,7 @@ use crate::DropReason;
 /// Every message offered to the mailbox ends in exactly one outcome:
 ///
 /// ```text
-/// offered  = enqueued + dropped_newest + rejected + timed_out + closed
+/// offered  = enqueued + dropped_newest + rejected + timed_out + closed + rate_limited
 /// enqueued = handled + evicted + expired + stopped + (still queued)
 /// ```
 ///
@@ -40,6 +40,8 @@ pub struct MailboxStats {
     pub stopped: u64,
     /// Queued messages shed because they waited too long (`ttl`, `sojourn`).
     pub expired: u64,
+    /// Messages refused by the mailbox's rate limit.
+    pub rate_limited: u64,
     /// Messages sent after the mailbox closed.
     pub closed: u64,
     /// Time senders spent waiting for room under `Block`, added up over all senders.
@@ -49,7 +51,12 @@ pub struct MailboxStats {
 impl MailboxStats {
     /// Messages offered to the mailbox: queued or refused on arrival.
     pub fn offered(&self) -> u64 {
-        self.enqueued + self.dropped_newest + self.rejected + self.timed_out + self.closed
+        self.enqueued
+            + self.dropped_newest
+            + self.rejected
+            + self.timed_out
+            + self.closed
+            + self.rate_limited
     }
 
     /// Messages that reached a final outcome: handled, or lost for one of the counted reasons.
@@ -62,6 +69,7 @@ impl MailboxStats {
             + self.rejected
             + self.timed_out
             + self.closed
+            + self.rate_limited
     }
 
     /// The count for one drop reason.
@@ -74,6 +82,7 @@ impl MailboxStats {
             DropReason::Stopped => self.stopped,
             DropReason::Closed => self.closed,
             DropReason::Expired => self.expired,
+            DropReason::RateLimited => self.rate_limited,
         }
     }
 }
@@ -94,6 +103,7 @@ struct ProducerCounters {
     rejected: AtomicU64,
     timed_out: AtomicU64,
     closed: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +143,7 @@ impl Counters {
             DropReason::Stopped => &self.consumer.stopped,
             DropReason::Closed => &self.producer.closed,
             DropReason::Expired => &self.consumer.expired,
+            DropReason::RateLimited => &self.producer.rate_limited,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -149,6 +160,7 @@ impl Counters {
             timed_out: p.timed_out.load(Relaxed),
             stopped: c.stopped.load(Relaxed),
             expired: c.expired.load(Relaxed),
+            rate_limited: p.rate_limited.load(Relaxed),
             closed: p.closed.load(Relaxed),
             sender_blocked: Duration::from_nanos(p.blocked_nanos.load(Relaxed)),
         }

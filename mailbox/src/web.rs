@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `Full`, `Dropped` (both types) | 503 Service Unavailable | [`RETRY_AFTER_SECS`] (1 s) |
 //! | [`SendError::Evicted`], [`SendError::Expired`] | 503 Service Unavailable | [`RETRY_AFTER_SECS`] (1 s) |
+//! | `RateLimited` (both types) | 429 Too Many Requests | [`RETRY_AFTER_SECS`] (1 s) |
 //! | `Closed` (both types), [`SendError::Stopped`] | 503 Service Unavailable | none |
 //! | [`SendError::Timeout`], [`SendError::ResponseTimeout`] | 504 Gateway Timeout | none |
 //!
@@ -69,9 +70,8 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::{SendError, TrySendError};
 
-/// The `Retry-After` of a 503 for a message the mailbox shed (`Full`, `Dropped`, `Evicted`,
-/// `Expired`),
-/// in seconds.
+/// The `Retry-After`, in seconds, of a 503 for a message the mailbox shed (`Full`, `Dropped`,
+/// `Evicted`, `Expired`) and of a 429 for one its rate limit refused (`RateLimited`).
 ///
 /// One second: long enough for a mailbox to drain a batch, short enough that a client does
 /// not stall. A handler that knows better can map the error itself before `?`.
@@ -86,6 +86,10 @@ struct Answer {
 impl Answer {
     const SHED: Answer = Answer {
         status: StatusCode::SERVICE_UNAVAILABLE,
+        retry_after: true,
+    };
+    const LIMITED: Answer = Answer {
+        status: StatusCode::TOO_MANY_REQUESTS,
         retry_after: true,
     };
     const GONE: Answer = Answer {
@@ -115,6 +119,7 @@ impl<M> SendError<M> {
             | SendError::Dropped(_)
             | SendError::Evicted
             | SendError::Expired => Answer::SHED,
+            SendError::RateLimited(_) => Answer::LIMITED,
             SendError::Closed(_) | SendError::Stopped => Answer::GONE,
             SendError::Timeout(_) | SendError::ResponseTimeout => Answer::TIMEOUT,
         }
@@ -125,13 +130,14 @@ impl<M> TrySendError<M> {
     fn answer(&self) -> Answer {
         match self {
             TrySendError::Full(_) | TrySendError::Dropped(_) => Answer::SHED,
+            TrySendError::RateLimited(_) => Answer::LIMITED,
             TrySendError::Closed(_) => Answer::GONE,
         }
     }
 }
 
-/// `Full`, `Dropped`, `Evicted`, `Expired`: 503 with `Retry-After:` [`RETRY_AFTER_SECS`]; `Closed`,
-/// `Stopped`: 503; `Timeout`, `ResponseTimeout`: 504. The body is the `Display` text.
+/// `Full`, `Dropped`, `Evicted`, `Expired`: 503 with `Retry-After:` [`RETRY_AFTER_SECS`];
+/// `RateLimited`: 429 with it; `Closed`, `Stopped`: 503; `Timeout`, `ResponseTimeout`: 504. The body is the `Display` text.
 /// See [the module](self).
 impl<M> ResponseError for SendError<M> {
     fn status_code(&self) -> StatusCode {
@@ -177,7 +183,8 @@ mod tests {
     #[test]
     fn every_send_error_has_its_status() {
         let one = Some("1".to_owned());
-        let cases: [(SendError<()>, u16, Option<String>); 8] = [
+        let cases: [(SendError<()>, u16, Option<String>); 9] = [
+            (SendError::RateLimited(()), 429, one.clone()),
             (SendError::Full(()), 503, one.clone()),
             (SendError::Dropped(()), 503, one.clone()),
             (SendError::Evicted, 503, one.clone()),
@@ -195,9 +202,10 @@ mod tests {
     #[test]
     fn every_try_send_error_has_its_status() {
         let one = Some("1".to_owned());
-        let cases: [(TrySendError<()>, u16, Option<String>); 3] = [
+        let cases: [(TrySendError<()>, u16, Option<String>); 4] = [
             (TrySendError::Full(()), 503, one.clone()),
-            (TrySendError::Dropped(()), 503, one),
+            (TrySendError::Dropped(()), 503, one.clone()),
+            (TrySendError::RateLimited(()), 429, one),
             (TrySendError::Closed(()), 503, None),
         ];
         for (err, status, retry_after) in cases {

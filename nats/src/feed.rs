@@ -78,6 +78,8 @@ pub enum NotHandled {
     Evicted,
     /// It was queued, then shed because it waited too long (`ttl`, `sojourn`).
     Expired,
+    /// The mailbox's rate limit refused it.
+    RateLimited,
     /// The actor is gone: the mailbox is closed.
     Closed,
     /// The actor stopped before it answered (it may or may not have handled the message).
@@ -94,6 +96,7 @@ impl NotHandled {
             NotHandled::Dropped => "dropped",
             NotHandled::Evicted => "evicted",
             NotHandled::Expired => "expired",
+            NotHandled::RateLimited => "rate_limited",
             NotHandled::Closed => "closed",
             NotHandled::Stopped => "stopped",
             NotHandled::Released => "released",
@@ -120,6 +123,7 @@ impl Delivery {
                 SendError::Dropped(_) => NotHandled::Dropped,
                 SendError::Evicted => NotHandled::Evicted,
                 SendError::Expired => NotHandled::Expired,
+                SendError::RateLimited(_) => NotHandled::RateLimited,
                 SendError::Closed(_) => NotHandled::Closed,
                 // `SendError` is non-exhaustive: whatever else, the handler's result is unknown.
                 SendError::Stopped | _ => NotHandled::Stopped,

@@ -325,12 +325,15 @@ mod tests {
         let mut gradient = Gradient::new(Duration::from_millis(40)).smoothing(1.0);
         // 100 queued at 4 ms each: 400 ms. The ratio is held at 0.5.
         assert_eq!(gradient.update(&state(100, Some(400), true)), 50);
-        // 50 at 4 ms: 200 ms, halved again; 25 at 4 ms: 100 ms, to 10.
+        // 50 at 4 ms: 200 ms, halved again; 25 at 4 ms: 100 ms, halved (12.5, shown as 13);
+        // 13 at 4 ms: 52 ms, to 12.5 * 40 / 52 = 9.6, shown as 10, where it stays.
         assert_eq!(gradient.update(&state(50, Some(200), true)), 25);
-        assert_eq!(gradient.update(&state(25, Some(100), true)), 10);
+        assert_eq!(gradient.update(&state(25, Some(100), true)), 13);
+        assert_eq!(gradient.update(&state(13, Some(52), true)), 10);
         assert_eq!(gradient.update(&state(10, Some(40), true)), 10);
         // Under target, but not binding: no growth.
         assert_eq!(gradient.update(&state(10, Some(10), false)), 10);
-        assert_eq!(gradient.update(&state(10, Some(10), true)), 20);
+        // Binding and far under: doubled, from the unrounded 9.6.
+        assert_eq!(gradient.update(&state(10, Some(10), true)), 19);
     }
 }

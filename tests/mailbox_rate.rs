@@ -1,0 +1,163 @@
+//! Rate limits on the send path, on virtual time: `Block` waits for a token, the lossy
+//! policies and `try_send` refuse as `rate_limited`, and every message is accounted for.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_backpressure::prelude::*;
+use actix_backpressure::{RateLimit, SendError, TrySendError};
+use common::pipeline::{eventually, on_virtual_time};
+use tokio::time::Instant;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+/// Records when each message reached its handler.
+struct Stamps {
+    at: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Actor for Stamps {
+    type Context = Context<Self>;
+}
+
+impl Handler<Tick> for Stamps {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, _: &mut Context<Self>) {
+        self.at.lock().unwrap().push(Instant::now());
+    }
+}
+
+fn stamps() -> (Stamps, Arc<Mutex<Vec<Instant>>>) {
+    let at = Arc::new(Mutex::new(Vec::new()));
+    (
+        Stamps {
+            at: Arc::clone(&at),
+        },
+        at,
+    )
+}
+
+/// Messages handled in each whole second from `start`, for `seconds` seconds.
+fn per_second(at: &[Instant], start: Instant, seconds: u32) -> Vec<usize> {
+    (0..seconds)
+        .map(|s| {
+            let from = start + Duration::from_secs(u64::from(s));
+            let to = from + Duration::from_secs(1);
+            at.iter().filter(|&&t| t >= from && t < to).count()
+        })
+        .collect()
+}
+
+#[test]
+fn under_block_a_limit_of_100_per_second_admits_100_each_second_and_loses_nothing() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let (actor, at) = stamps();
+        let addr = actor.start_bounded(
+            MailboxConfig::new(1024)
+                .name("limited")
+                .rate_limit(RateLimit::per_second(100)),
+        );
+        // A producer far faster than the limit: every `tell` waits for its token.
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < Duration::from_secs(10) {
+            addr.tell(Tick).await.expect("Block waits for a token");
+            sent += 1;
+        }
+        eventually(|| addr.stats().handled == sent).await;
+        let seconds = per_second(&at.lock().unwrap(), start, 10);
+        eprintln!("admitted per second: {seconds:?}");
+        for (s, &n) in seconds.iter().enumerate() {
+            assert!((99..=101).contains(&n), "second {s}: {n} admitted");
+        }
+        let stats = addr.stats();
+        assert_eq!(stats.rate_limited, 0, "Block waits, it does not refuse");
+        assert!(stats.sender_blocked > Duration::from_secs(9), "{stats:?}");
+        assert_eq!(stats.offered(), sent);
+        assert_eq!(stats.settled(), sent);
+    });
+}
+
+#[test]
+fn lossy_policies_and_try_send_refuse_without_a_token_and_hand_the_message_back() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let hook = Arc::clone(&refused);
+        let (actor, at) = stamps();
+        let addr = actor.start_bounded(
+            MailboxConfig::new(1024)
+                .name("limited_lossy")
+                .policy(OverflowPolicy::DropNewest)
+                .rate_limit(RateLimit::per_second(100))
+                .on_drop(move |d| hook.lock().unwrap().push(d.reason())),
+        );
+        // 1000 offers a second for 10 s.
+        let start = Instant::now();
+        let mut ticks = tokio::time::interval(Duration::from_millis(1));
+        let (mut queued, mut limited) = (0u64, 0u64);
+        for _ in 0..10_000 {
+            ticks.tick().await;
+            match addr.tell(Tick).await {
+                Ok(()) => queued += 1,
+                Err(SendError::RateLimited(Tick)) => limited += 1,
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        eventually(|| addr.stats().handled == queued).await;
+        let seconds = per_second(&at.lock().unwrap(), start, 10);
+        eprintln!("admitted per second: {seconds:?}, refused {limited}");
+        for (s, &n) in seconds.iter().enumerate() {
+            assert!((99..=101).contains(&n), "second {s}: {n} admitted");
+        }
+        let stats = addr.stats();
+        assert_eq!(stats.rate_limited, limited);
+        assert_eq!(refused.lock().unwrap().len() as u64, limited);
+        assert!(refused
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|&r| r == DropReason::RateLimited));
+        assert_eq!(stats.offered(), 10_000);
+        assert_eq!(stats.settled(), 10_000);
+
+        // `try_send` cannot wait, even under `Block`.
+        let (actor, _) = stamps();
+        let block = actor.start_bounded(
+            MailboxConfig::new(8).rate_limit(RateLimit::new(1, Duration::from_secs(60))),
+        );
+        block.try_send(Tick).expect("the first token is there");
+        assert!(matches!(
+            block.try_send(Tick),
+            Err(TrySendError::RateLimited(Tick))
+        ));
+        // A deadline shorter than the wait for a token times out, handing the message back.
+        let waited = block
+            .send_timeout(Tick, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(waited, SendError::Timeout(Tick)), "{waited:?}");
+        assert_eq!(block.stats().rate_limited, 1);
+    });
+}
+
+#[test]
+fn a_rate_limit_with_a_zero_figure_is_refused_with_what_is_wrong() {
+    let (actor, _) = stamps();
+    let err = actor
+        .try_start_bounded(
+            MailboxConfig::new(8)
+                .name("q")
+                .rate_limit(RateLimit::per_second(10).burst(0)),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mailbox `q`: a rate limit needs a count, a period and a burst above 0, got 10 per 1s, burst 0"
+    );
+}
