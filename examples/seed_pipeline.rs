@@ -1,5 +1,5 @@
 //! The classic back-pressure demo: a fast producer, a slow consumer and a small bounded mailbox
-//! between them, run under each overflow policy.
+//! between them, run under each overflow policy, then with a token bucket.
 //!
 //! A `Producer` actor makes 10 items a second and hands each to the `Consumer` with
 //! `BoundedAddr::tell`, making its next item only once that `tell` has returned. The
@@ -7,14 +7,20 @@
 //! `AtomicResponse`, so the actor takes no other message while it works). The mailbox holds 4
 //! items, so it fills within a second and the policy decides what happens to the surplus.
 //!
-//! Time is scaled down: one second of the scenario is [`SECOND`] of wall time. Each policy
+//! The last variant, `token_bucket`, keeps `Block` and adds a rate limit a little under the
+//! consumer's pace (`MailboxConfig::rate_limit`, 1.8 items a second, so that timer jitter in
+//! the consumer does not add up): the producer is held by the rate, before its items reach the
+//! mailbox, so the mailbox stays short instead of full.
+//!
+//! Time is scaled down: one second of the scenario is [`SECOND`] of wall time. Each variant
 //! runs for [`PRODUCTION_SECS`] scenario seconds of production, then the consumer drains the
 //! mailbox. Every item is accounted for three ways: the producer's own count, the mailbox's
 //! [`MailboxStats`] and the drop hook; the program exits with 1 if they disagree.
 //!
 //! ```text
-//! cargo run --release --example seed_pipeline                # every policy, then a comparison
-//! cargo run --release --example seed_pipeline -- drop_oldest # one policy
+//! cargo run --release --example seed_pipeline                 # every variant, then a comparison
+//! cargo run --release --example seed_pipeline -- drop_oldest  # one policy
+//! cargo run --release --example seed_pipeline -- token_bucket # Block behind a rate limit
 //! ```
 //!
 //! Exit codes: 0 when every check passes, 1 when one fails, 2 for a bad argument.
@@ -28,6 +34,7 @@ use std::time::Duration;
 use actix::fut::{ActorFutureExt, WrapFuture};
 use actix::{Actor, ActorContext, AsyncContext, AtomicResponse, Context, Handler, Message, System};
 use actix_backpressure::prelude::*;
+use actix_backpressure::RateLimit;
 use tokio::sync::oneshot;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
@@ -39,18 +46,52 @@ const PRODUCE_PER_SEC: u32 = 10;
 const CONSUME_PER_SEC: u32 = 2;
 /// Capacity of the consumer's mailbox.
 const CAPACITY: usize = 4;
-/// Scenario seconds of production per policy.
+/// Scenario seconds of production per variant.
 const PRODUCTION_SECS: u32 = 30;
 /// Scenario seconds between two timeline lines.
 const TIMELINE_EVERY_SECS: u32 = 5;
 /// Scenario seconds the consumer gets to drain the mailbox after production (it needs
 /// `(CAPACITY + 1) / CONSUME_PER_SEC`).
 const DRAIN_LIMIT_SECS: u32 = 10;
-/// Scenario seconds one policy's run may take in all before it is declared hung.
+/// Scenario seconds one variant's run may take in all before it is declared hung.
 const RUN_LIMIT_SECS: u32 = PRODUCTION_SECS + DRAIN_LIMIT_SECS + 10;
 
-const USAGE: &str =
-    "usage: seed_pipeline [block | drop_newest | drop_oldest | reject | all]  (default: all)";
+const USAGE: &str = "usage: seed_pipeline [block | drop_newest | drop_oldest | reject | token_bucket | all]  (default: all)";
+
+/// One way of running the scenario: a policy, or `Block` behind a rate limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    Policy(OverflowPolicy),
+    TokenBucket,
+}
+
+impl Variant {
+    /// Every policy, then the token bucket.
+    fn all() -> Vec<Variant> {
+        OverflowPolicy::ALL
+            .into_iter()
+            .map(Variant::Policy)
+            .chain([Variant::TokenBucket])
+            .collect()
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Policy(policy) => policy.as_str(),
+            Variant::TokenBucket => "token_bucket",
+        }
+    }
+
+    /// The consumer's mailbox.
+    fn config(self) -> MailboxConfig {
+        match self {
+            Variant::Policy(policy) => MailboxConfig::new(CAPACITY).policy(policy),
+            Variant::TokenBucket => MailboxConfig::new(CAPACITY)
+                .policy(OverflowPolicy::Block)
+                .rate_limit(RateLimit::new(CONSUME_PER_SEC * 9, SECOND * 10)),
+        }
+    }
+}
 
 /// A duration of wall time in scenario seconds.
 fn scenario_secs(wall: Duration) -> f64 {
@@ -80,6 +121,8 @@ struct Tally {
     lost_items: Mutex<Vec<(u64, DropReason)>>,
     /// Drop hook calls by reason, including any message that was not an `Item`.
     hook_calls: Mutex<HashMap<DropReason, u64>>,
+    /// The deepest the mailbox was after one of the producer's `tell`s.
+    max_depth: AtomicU64,
 }
 
 impl Tally {
@@ -188,6 +231,7 @@ async fn produce(target: BoundedAddr<Consumer>, tally: Arc<Tally>) -> ProducerRe
         if sent.is_err() {
             report.refused += 1;
         }
+        tally.max_depth.fetch_max(target.len() as u64, Relaxed);
         // On schedule while the mailbox takes items at once; held back by a waiting `tell`,
         // the next item comes right after it (no burst to catch up).
         next = (next + period).max(Instant::now());
@@ -195,15 +239,17 @@ async fn produce(target: BoundedAddr<Consumer>, tally: Arc<Tally>) -> ProducerRe
     report
 }
 
-/// One policy's outcome.
+/// One variant's outcome.
 struct Summary {
-    policy: OverflowPolicy,
+    variant: Variant,
     report: ProducerReport,
     stats: MailboxStats,
     /// Items whose work the consumer finished.
     finished: u64,
     /// Mean lag of the handled items (see [`Tally::lag_sum`]).
     mean_lag: f64,
+    /// See [`Tally::max_depth`].
+    max_depth: u64,
     /// The last `CAPACITY + 1` handled items, oldest first.
     last_handled: Vec<u64>,
     /// Whether each item was handled or seen by the drop hook, exactly once.
@@ -244,7 +290,17 @@ impl Summary {
         let s = &self.stats;
         let window = SECOND * PRODUCTION_SECS;
         let not_held = s.sender_blocked.is_zero();
-        match self.policy {
+        let policy =
+            match self.variant {
+                Variant::Policy(policy) => policy,
+                Variant::TokenBucket => return (
+                    self.lost() == 0
+                        && self.report.held > window / 2
+                        && self.max_depth < CAPACITY as u64,
+                    "nothing lost; the producer is held to the rate, and the mailbox never fills",
+                ),
+            };
+        match policy {
             OverflowPolicy::Block => (
                 self.lost() == 0 && self.report.held > window / 2,
                 "nothing lost; the producer is held to the consumer's pace",
@@ -306,10 +362,11 @@ impl Summary {
         );
         let last: Vec<String> = self.last_handled.iter().map(|n| format!("#{n}")).collect();
         println!(
-            "    last handled {} (newest produced #{}); mean lag {:.1} items",
+            "    last handled {} (newest produced #{}); mean lag {:.1} items; deepest {}/{CAPACITY}",
             last.join(" "),
             self.report.produced,
             self.mean_lag,
+            self.max_depth,
         );
         println!(
             "    cross-checks: drop hook saw {} discards, = stats by reason: {}; \
@@ -351,8 +408,15 @@ impl Summary {
     }
 }
 
-/// What the policy does with an item that finds the mailbox full.
-fn describe(policy: OverflowPolicy) -> &'static str {
+/// What the variant does with an item that finds the mailbox full (or comes too soon).
+fn describe(variant: Variant) -> &'static str {
+    let policy = match variant {
+        Variant::Policy(policy) => policy,
+        Variant::TokenBucket => {
+            return "Block behind a rate limit just under the consumer's pace: the producer's tell \
+                    waits for a token"
+        }
+    };
     match policy {
         OverflowPolicy::Block => "a full mailbox makes the producer's tell wait for room",
         OverflowPolicy::DropNewest => "a full mailbox discards the incoming item",
@@ -382,13 +446,13 @@ fn sample(label: &str, at: Duration, sink: &BoundedAddr<Consumer>, tally: &Tally
     );
 }
 
-/// Runs the scenario under one policy, printing its timeline.
-async fn run(policy: OverflowPolicy) -> Summary {
+/// Runs the scenario under one variant, printing its timeline.
+async fn run(variant: Variant) -> Summary {
     let tally = Arc::new(Tally::default());
     let hook_tally = Arc::clone(&tally);
     let (on_stop, stopped) = oneshot::channel();
-    let config = MailboxConfig::new(CAPACITY)
-        .policy(policy)
+    let config = variant
+        .config()
         .name("sink")
         .on_drop(move |dropped| hook_tally.record_loss(dropped));
     let sink = Consumer {
@@ -465,7 +529,8 @@ async fn run(policy: OverflowPolicy) -> Summary {
     let last_handled = handled_items[handled_items.len().saturating_sub(CAPACITY + 1)..].to_vec();
 
     Summary {
-        policy,
+        variant,
+        max_depth: tally.max_depth.load(Relaxed),
         report,
         stats,
         finished,
@@ -483,7 +548,7 @@ fn print_table(summaries: &[Summary]) {
     println!("comparison (held: scenario seconds of the {PRODUCTION_SECS} s window)");
     println!(
         "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7} {:>5}  {:<9}  checks",
-        "policy",
+        "variant",
         "produced",
         "handled",
         "dropped",
@@ -499,7 +564,7 @@ fn print_table(summaries: &[Summary]) {
         let yes = |ok: bool| if ok { "yes" } else { "NO" };
         println!(
             "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6.1}s {:>5.1}  {:<9}  {}",
-            s.policy.as_str(),
+            s.variant.name(),
             s.report.produced,
             st.handled,
             st.dropped_newest,
@@ -517,28 +582,29 @@ fn print_table(summaries: &[Summary]) {
 
 /// What the command line asks for.
 enum Command {
-    Run(Vec<OverflowPolicy>),
+    Run(Vec<Variant>),
     Help,
 }
 
-/// One policy, `all` of them (the default) or help.
+/// One variant, `all` of them (the default) or help.
 fn parse_args() -> Result<Command, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [] => Ok(Command::Run(OverflowPolicy::ALL.to_vec())),
-        [arg] if arg == "all" => Ok(Command::Run(OverflowPolicy::ALL.to_vec())),
+        [] => Ok(Command::Run(Variant::all())),
+        [arg] if arg == "all" => Ok(Command::Run(Variant::all())),
+        [arg] if arg == "token_bucket" => Ok(Command::Run(vec![Variant::TokenBucket])),
         [arg] if arg == "-h" || arg == "--help" => Ok(Command::Help),
         [arg] => arg
             .parse::<OverflowPolicy>()
-            .map(|policy| Command::Run(vec![policy]))
-            .map_err(|err| format!("{err}, or `all` to run each in turn")),
+            .map(|policy| Command::Run(vec![Variant::Policy(policy)]))
+            .map_err(|err| format!("{err}, or `token_bucket`, or `all` to run each in turn")),
         [_, extra, ..] => Err(format!("unexpected extra argument `{extra}`")),
     }
 }
 
 fn main() -> ExitCode {
-    let policies = match parse_args() {
-        Ok(Command::Run(policies)) => policies,
+    let variants = match parse_args() {
+        Ok(Command::Run(variants)) => variants,
         Ok(Command::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -555,7 +621,7 @@ fn main() -> ExitCode {
          {CONSUME_PER_SEC} items/s, one at a time, through a mailbox of {CAPACITY}."
     );
     println!(
-        "Time is scaled: 1 scenario second = {} ms of wall time; each policy produces for {} s \
+        "Time is scaled: 1 scenario second = {} ms of wall time; each variant produces for {} s \
          ({} ms wall), then the consumer drains the mailbox.",
         SECOND.as_millis(),
         PRODUCTION_SECS,
@@ -565,10 +631,10 @@ fn main() -> ExitCode {
     let wall = std::time::Instant::now();
     let summaries = System::new().block_on(async {
         let mut summaries = Vec::new();
-        for policy in policies {
+        for variant in variants {
             println!();
-            println!("== {policy}: {}", describe(policy));
-            match timeout(SECOND * RUN_LIMIT_SECS, run(policy)).await {
+            println!("== {}: {}", variant.name(), describe(variant));
+            match timeout(SECOND * RUN_LIMIT_SECS, run(variant)).await {
                 Ok(summary) => {
                     summary.print();
                     summaries.push(summary);
