@@ -120,7 +120,9 @@ impl<A: Actor> Chan<A> {
         if self.core.sheds() {
             env.stamp_queued(tokio::time::Instant::now());
         }
-        let evicted = if policy == OverflowPolicy::DropOldest {
+        // With credits, every permit may be held by a message being worked on, with nothing
+        // queued to evict: `DropOldest` refuses as `Reject` does.
+        let evicted = if policy == OverflowPolicy::DropOldest && self.core.refill.is_none() {
             match self.queue.force_push(env) {
                 Ok(evicted) => evicted,
                 Err(ForcePushClosed { value, evicted }) => {
@@ -164,7 +166,10 @@ impl<A: Actor> Chan<A> {
     /// pool workers may do it at the same time (each eviction claims its own excess permit).
     pub(crate) fn reconfigure(&self) {
         // Called before every message: one relaxed load when nothing is held beyond.
-        if self.queue.excess() == 0 || self.core.policy() != OverflowPolicy::DropOldest {
+        if self.queue.excess() == 0
+            || self.core.policy() != OverflowPolicy::DropOldest
+            || self.core.refill.is_some()
+        {
             return;
         }
         // `DropOldest` keeps the newest `capacity` messages.
@@ -208,11 +213,22 @@ impl<A: Actor> Chan<A> {
     /// Takes the oldest envelope out and, if a sender waits for room, tells one more. Any
     /// number of consumers at once.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
+        if self.core.refill.is_some() {
+            // The driver grants the permit back once the message is finished.
+            return self.queue.take();
+        }
         let Popped { value, notify } = self.queue.pop()?;
         if notify {
             self.room.freed();
         }
         Ok(value)
+    }
+
+    /// Grants `n` credits back (messages finished, with credits), telling waiting senders.
+    pub(crate) fn grant(&self, n: usize) {
+        if n > 0 && self.queue.grant(n) {
+            self.room.freed_n(n);
+        }
     }
 
     /// Registers a sender about to wait for room (see `room.rs`).

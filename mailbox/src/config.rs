@@ -56,6 +56,8 @@ pub struct MailboxConfig {
     pub(crate) ttl: Option<Duration>,
     pub(crate) sojourn: Option<Sojourn>,
     pub(crate) rate: Option<RateLimit>,
+    /// Credits: the refill batch, when the actor grants credits as it finishes work.
+    pub(crate) refill: Option<usize>,
 }
 
 impl MailboxConfig {
@@ -76,6 +78,7 @@ impl MailboxConfig {
             ttl: None,
             sojourn: None,
             rate: None,
+            refill: None,
         }
     }
 
@@ -172,6 +175,24 @@ impl MailboxConfig {
         self
     }
 
+    /// Makes the capacity a **credit window**: a sender needs a credit to queue a message, and
+    /// the actor grants credits back as it *finishes* messages (once the handler has returned
+    /// and any `ctx.wait` it started is over), `refill` at a time, and all it holds before it
+    /// waits for more work. So at most `capacity` messages are in flight, queued or being
+    /// worked on (a plain mailbox bounds only the queued ones), and a producer faster than the
+    /// actor sends at the actor's pace. `refill` must be from 1 to the capacity; batches save
+    /// wake-ups, and a message finished and not yet granted back still counts as in flight.
+    ///
+    /// Under `Block` a sender without a credit waits for one; under `DropNewest` and `Reject`
+    /// it is refused as when full. `DropOldest` is refused here: every credit may be held by a
+    /// message being worked on, with nothing queued to evict (switched to live, it refuses
+    /// as `Reject` does). Credits survive a supervised restart (the mailbox does, and the old
+    /// driver grants back what it held).
+    pub fn credits(mut self, refill: usize) -> Self {
+        self.refill = Some(refill);
+        self
+    }
+
     /// The capacity.
     pub fn get_capacity(&self) -> usize {
         self.capacity
@@ -207,6 +228,11 @@ impl MailboxConfig {
         self.rate
     }
 
+    /// The credit refill batch, if the capacity is a credit window.
+    pub fn get_credits(&self) -> Option<usize> {
+        self.refill
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -215,7 +241,8 @@ impl MailboxConfig {
     /// if it is above [`MAX_CAPACITY`], [`ConfigError::ZeroBatch`] if the batch size is 0,
     /// [`ConfigError::ZeroTtl`] for a `ttl` of zero, [`ConfigError::Sojourn`] for a sojourn
     /// target of zero or not below its interval, [`ConfigError::RateLimit`] for a rate limit
-    /// with a zero count, period or burst.
+    /// with a zero count, period or burst, [`ConfigError::Credits`] for a refill batch of 0
+    /// or above the capacity, or credits under `DropOldest`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
         check_capacity(self.capacity, mailbox)?;
@@ -234,6 +261,16 @@ impl MailboxConfig {
                     mailbox: mailbox(),
                     target,
                     interval,
+                });
+            }
+        }
+        if let Some(refill) = self.refill {
+            if refill == 0 || refill > self.capacity || self.policy == OverflowPolicy::DropOldest {
+                return Err(ConfigError::Credits {
+                    mailbox: mailbox(),
+                    refill,
+                    capacity: self.capacity,
+                    policy: self.policy,
                 });
             }
         }
@@ -272,6 +309,7 @@ impl fmt::Debug for MailboxConfig {
             .field("ttl", &self.ttl)
             .field("sojourn", &self.sojourn)
             .field("rate", &self.rate)
+            .field("refill", &self.refill)
             .finish()
     }
 }
@@ -327,6 +365,18 @@ pub enum ConfigError {
         period: Duration,
         /// The burst asked for.
         burst: u32,
+    },
+    /// Credits with a refill batch of 0 or above the capacity, or under `DropOldest`.
+    #[error("mailbox `{mailbox}`: credits need 1 <= refill <= capacity and a policy other than drop_oldest, got refill {refill}, capacity {capacity}, policy {policy}")]
+    Credits {
+        /// The mailbox's name.
+        mailbox: String,
+        /// The refill batch asked for.
+        refill: usize,
+        /// The capacity (the credit window).
+        capacity: usize,
+        /// The policy.
+        policy: OverflowPolicy,
     },
     /// A worker pool's sizes are out of order: it needs `1 <= min <= initial <= max`.
     #[error("pool `{mailbox}`: sizes must satisfy 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}")]

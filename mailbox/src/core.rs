@@ -36,6 +36,8 @@ pub(crate) struct Core {
     pub(crate) sojourn: Option<Sojourn>,
     /// The rate limit on the send path, shared by every handle.
     pub(crate) rate: Option<Limiter>,
+    /// With credits: the refill batch. The driver, not the queue, gives permits back.
+    pub(crate) refill: Option<usize>,
 }
 
 impl Core {
@@ -54,6 +56,7 @@ impl Core {
             ttl: config.ttl,
             sojourn: config.sojourn,
             rate: config.rate.and_then(Limiter::new),
+            refill: config.refill,
         }
     }
 

@@ -48,6 +48,17 @@ struct State {
     warned_native: bool,
     /// Shedding by time in the mailbox, if the mailbox sheds.
     shed: Option<Shedder>,
+    /// With credits: what this driver holds to grant back.
+    credits: Option<Credits>,
+}
+
+/// The credits a driver holds: messages finished, and the one still being worked on (its
+/// handler returned, a `ctx.wait` it started may still run).
+#[derive(Debug)]
+struct Credits {
+    refill: usize,
+    finished: usize,
+    working: usize,
 }
 
 /// A pool worker's side of its driver.
@@ -63,6 +74,11 @@ pub(crate) struct Worker {
 impl<A: Actor> Driver<A> {
     pub(crate) fn new(chan: Arc<Chan<A>>) -> Self {
         let shed = Shedder::new(chan.core.ttl, chan.core.sojourn);
+        let credits = chan.core.refill.map(|refill| Credits {
+            refill,
+            finished: 0,
+            working: 0,
+        });
         Driver {
             chan,
             state: State {
@@ -72,6 +88,7 @@ impl<A: Actor> Driver<A> {
                 worker: None,
                 warned_native: false,
                 shed,
+                credits,
             },
         }
     }
@@ -164,6 +181,37 @@ impl State {
         shed.sheds(queued_at, tokio::time::Instant::now(), chan.len())
     }
 
+    /// The context is ready for the next message: the one worked on is finished. Grants a
+    /// batch of credits back once `refill` are.
+    fn finished_work<A: Actor>(&mut self, chan: &Chan<A>) {
+        if let Some(credits) = &mut self.credits {
+            credits.finished += std::mem::take(&mut credits.working);
+            if credits.finished >= credits.refill {
+                chan.grant(std::mem::take(&mut credits.finished));
+            }
+        }
+    }
+
+    /// A data message was taken out: with credits, it is worked on now (`done`: it was shed,
+    /// and is finished already).
+    fn took(&mut self, done: bool) {
+        if let Some(credits) = &mut self.credits {
+            if done {
+                credits.finished += 1;
+            } else {
+                credits.working += 1;
+            }
+        }
+    }
+
+    /// Grants back every credit held: before waiting for work, and when the driver goes.
+    fn grant_all<A: Actor>(&mut self, chan: &Chan<A>) {
+        if let Some(credits) = &mut self.credits {
+            let held = std::mem::take(&mut credits.finished) + std::mem::take(&mut credits.working);
+            chan.grant(held);
+        }
+    }
+
     /// The queue was found empty.
     fn emptied(&mut self) {
         if let Some(shed) = &mut self.shed {
@@ -200,6 +248,7 @@ where
             if ctx.waiting() {
                 break Poll::Pending;
             }
+            this.finished_work(chan);
             if handled == chan.core.batch {
                 task.waker().wake_by_ref();
                 break Poll::Pending;
@@ -217,7 +266,9 @@ where
                 continue;
             }
             if paused(chan, &mut this.resumed, task) {
-                // Sleep until the gate opens (registered above) or a control message comes.
+                // Sleep until the gate opens (registered above) or a control message comes; the
+                // credits of finished messages go back meanwhile.
+                this.grant_all(chan);
                 this.park(chan, task);
                 match chan.pop_control_fenced() {
                     Some(env) => {
@@ -239,6 +290,9 @@ where
                 Err(PopError::Closed) => break Poll::Ready(()),
                 Err(PopError::Empty) => {
                     this.emptied();
+                    // Nothing to work on: every credit held goes back, or a producer waiting
+                    // for one would wait on an idle actor.
+                    this.grant_all(chan);
                     // Park, then look again: a message pushed in between wakes us.
                     this.park(chan, task);
                     if let Some(env) = chan.pop_control_fenced() {
@@ -259,8 +313,10 @@ where
                 }
             };
             if this.expired(chan, &env) {
+                this.took(true);
                 env.fail(DropReason::Expired, &chan.core);
             } else {
+                this.took(false);
                 this.handle_data(chan, env, act, ctx);
             }
             handled += 1;
@@ -307,6 +363,8 @@ fn paused<A: Actor>(
 
 impl<A: Actor> Drop for Driver<A> {
     fn drop(&mut self) {
+        // Whatever becomes of the mailbox (a restart keeps it), the credits held go back.
+        self.state.grant_all(&self.chan);
         match &mut self.state.worker {
             // The pool decides what becomes of the shared queue.
             Some(worker) => {

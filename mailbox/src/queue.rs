@@ -110,6 +110,18 @@ impl<T> MailboxQueue<T> {
         Ok(Popped { value, notify })
     }
 
+    /// Takes the oldest message out, keeping its permit: the caller gives it back later
+    /// ([`grant`](Self::grant)), as a credit.
+    pub(crate) fn take(&self) -> Result<T, PopError> {
+        self.items.pop()
+    }
+
+    /// Gives `n` permits back (credits). Returns whether a sender waiting for room should be
+    /// told.
+    pub(crate) fn grant(&self, n: usize) -> bool {
+        self.permits.add(n)
+    }
+
     /// Takes the oldest message out to evict it, if a message is held beyond the capacity
     /// (after a shrink below the depth); its permit goes with it.
     pub(crate) fn pop_excess(&self) -> Option<T> {

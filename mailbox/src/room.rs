@@ -35,7 +35,12 @@ impl Room {
     /// A permit was given back and a sender waits (what [`Permits::add`] returned): notifies
     /// one more of them.
     pub(crate) fn freed(&self) {
-        notify_additional(&self.event, 1);
+        self.freed_n(1);
+    }
+
+    /// `n` permits were given back at once and a sender waits: notifies up to `n` more.
+    pub(crate) fn freed_n(&self, n: usize) {
+        notify_additional(&self.event, n);
     }
 
     /// Every waiting sender looks again: the policy or the capacity changed, or the mailbox
