@@ -154,3 +154,103 @@ fn bad_credit_settings_are_refused_with_what_is_wrong() {
         .credits(2);
     assert!(drop_oldest.validate().is_err());
 }
+
+/// A pool worker of its own speed: it takes `cost` of virtual time per job, and counts its
+/// jobs and the time it spent on them.
+struct Puller {
+    slot: Arc<(AtomicU64, AtomicU64)>,
+    cost: Duration,
+}
+
+impl Actor for Puller {
+    type Context = Context<Self>;
+}
+
+impl Handler<Job> for Puller {
+    type Result = ();
+
+    fn handle(&mut self, _: Job, ctx: &mut Context<Self>) {
+        let slot = Arc::clone(&self.slot);
+        let cost = self.cost;
+        ctx.wait(actix::fut::wrap_future(async move {
+            let started = tokio::time::Instant::now();
+            tokio::time::sleep(cost).await;
+            slot.0.fetch_add(1, Ordering::SeqCst);
+            let busy = u64::try_from(started.elapsed().as_nanos()).unwrap();
+            slot.1.fetch_add(busy, Ordering::SeqCst);
+        }));
+    }
+}
+
+#[test]
+fn a_pool_of_four_speeds_pulls_work_in_proportion_to_each_worker_s_speed() {
+    on_virtual_time(Duration::from_secs(60), || async {
+        const COSTS_MS: [u64; 4] = [2, 4, 8, 16];
+        let slots: Arc<Vec<Arc<(AtomicU64, AtomicU64)>>> = Arc::new(
+            (0..4)
+                .map(|_| Arc::new((AtomicU64::new(0), AtomicU64::new(0))))
+                .collect(),
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let factory_slots = Arc::clone(&slots);
+        let pool = WorkerPool::builder(MailboxConfig::new(8).credits(1), move || {
+            let i = next.fetch_add(1, Ordering::SeqCst) % 4;
+            Puller {
+                slot: Arc::clone(&factory_slots[i]),
+                cost: Duration::from_millis(COSTS_MS[i]),
+            }
+        })
+        .min(4)
+        .max(4)
+        .start();
+        let run = Duration::from_secs(4);
+        let start = tokio::time::Instant::now();
+        while start.elapsed() < run {
+            pool.addr().tell(Job).await.expect("Block waits");
+        }
+        let sent = pool.addr().stats().enqueued;
+        eventually(|| {
+            slots
+                .iter()
+                .map(|s| s.0.load(Ordering::SeqCst))
+                .sum::<u64>()
+                == sent
+        })
+        .await;
+        let elapsed = start.elapsed();
+
+        let counts: Vec<f64> = slots
+            .iter()
+            .map(|s| s.0.load(Ordering::SeqCst) as f64)
+            .collect();
+        let busy: Vec<f64> = slots
+            .iter()
+            .map(|s| Duration::from_nanos(s.1.load(Ordering::SeqCst)).as_secs_f64())
+            .collect();
+        // Speed: jobs per second of work, as measured (Tokio's timer rounds each sleep up).
+        let speeds: Vec<f64> = counts.iter().zip(&busy).map(|(c, b)| c / b).collect();
+        let total: f64 = counts.iter().sum();
+        let total_speed: f64 = speeds.iter().sum();
+        for i in 0..4 {
+            let share = counts[i] / total;
+            let expected = speeds[i] / total_speed;
+            eprintln!(
+                "worker of {} ms: {} jobs, share {share:.3}, its speed's share {expected:.3}, busy {:.2} of {:.2} s",
+                COSTS_MS[i], counts[i], busy[i], elapsed.as_secs_f64()
+            );
+            assert!(
+                (share - expected).abs() <= 0.02,
+                "worker {i}: {share:.3} vs {expected:.3}"
+            );
+            // Pulling: no worker waits for work while the producer has more.
+            assert!(
+                busy[i] >= 0.95 * run.as_secs_f64(),
+                "worker {i} busy {:.2} s",
+                busy[i]
+            );
+        }
+        assert!(counts[0] > 3.0 * counts[3], "{counts:?}");
+        let stats = pool.addr().stats();
+        assert_eq!(stats.settled(), stats.offered());
+    });
+}
