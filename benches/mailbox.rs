@@ -300,6 +300,27 @@ fn fire_and_forget_same_thread(c: &mut Criterion) {
         });
     });
 
+    // `Block` with its capacity as a credit window (granted back as messages finish, in
+    // batches of half the window): the cost of credits against `bounded_block`.
+    let mut reported = false;
+    group.bench_function("bounded_block_credits", |b| {
+        b.iter_custom(|iters| {
+            sys.block_on(async {
+                let config = bounded_config(OverflowPolicy::Block).credits(CAPACITY / 2);
+                let addr = Consumer::default().start_bounded(config);
+                let (elapsed, handled) = bounded_tell_rounds(&addr, iters).await;
+                check_delivery(
+                    "bounded_block_credits",
+                    Some(OverflowPolicy::Block),
+                    iters,
+                    handled,
+                    &mut reported,
+                );
+                elapsed
+            })
+        });
+    });
+
     let mut reported = false;
     group.bench_function("actix_do_send", |b| {
         b.iter_custom(|iters| {
