@@ -50,6 +50,11 @@ impl<A: Actor> BoundedAddr<A> {
         BoundedAddr { chan }
     }
 
+    /// The mailbox.
+    pub(crate) fn chan(&self) -> &Arc<Chan<A>> {
+        &self.chan
+    }
+
     /// Sends a request; the returned [`BoundedRequest`] resolves to its response.
     ///
     /// As with actix's `Addr::send`, the message is offered to the mailbox now, in this call:

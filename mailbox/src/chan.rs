@@ -26,6 +26,7 @@ use crate::consumers::{Consumers, HasConsumers, WorkRegistration};
 use crate::control::ControlLane;
 use crate::core::Core;
 use crate::envelope::{Envelope, MsgEnvelope};
+use crate::permits::Refused;
 use crate::probe::Observed;
 use crate::queue::{ForcePushClosed, MailboxQueue, Popped};
 use crate::room::{Room, RoomRegistration};
@@ -114,12 +115,7 @@ impl<A: Actor> Chan<A> {
         mut env: Envelope<A>,
         policy: OverflowPolicy,
     ) -> Result<(), (Envelope<A>, Refusal)> {
-        if self.core.timing && crate::metrics::sample_tick() {
-            env.stamp(Instant::now());
-        }
-        if self.core.sheds() {
-            env.stamp_queued(tokio::time::Instant::now());
-        }
+        self.stamp(&mut env);
         // With credits, every permit may be held by a message being worked on, with nothing
         // queued to evict: `DropOldest` refuses as `Reject` does.
         let evicted = if policy == OverflowPolicy::DropOldest && self.core.refill.is_none() {
@@ -148,6 +144,36 @@ impl<A: Actor> Chan<A> {
         if let Some(evicted) = evicted {
             evicted.fail(DropReason::DropOldest, &self.core);
         }
+        Ok(())
+    }
+
+    /// Stamps `env` as queued now, for the timing histograms (one in a sample) and shedding.
+    fn stamp(&self, env: &mut Envelope<A>) {
+        if self.core.timing && crate::metrics::sample_tick() {
+            env.stamp(Instant::now());
+        }
+        if self.core.sheds() {
+            env.stamp_queued(tokio::time::Instant::now());
+        }
+    }
+
+    /// Takes a permit now for a message to queue later ([`SendPermit`](crate::SendPermit)),
+    /// whatever the policy.
+    pub(crate) fn try_reserve(&self) -> Result<(), Refusal> {
+        match self.queue.permits().try_acquire() {
+            Ok(()) => Ok(()),
+            Err(Refused::Full) => Err(Refusal::Full),
+            Err(Refused::Closed) => Err(Refusal::Closed),
+        }
+    }
+
+    /// Queues `env` with a permit taken by [`try_reserve`](Self::try_reserve); hands it back
+    /// if the mailbox closed meanwhile (the permit goes with the mailbox).
+    pub(crate) fn send_reserved(&self, mut env: Envelope<A>) -> Result<(), Envelope<A>> {
+        self.stamp(&mut env);
+        self.queue.queue(env).map_err(PushError::into_inner)?;
+        self.core.counters.enqueued();
+        self.wake_parked_consumer();
         Ok(())
     }
 

@@ -37,6 +37,7 @@ mod error;
 mod gate;
 mod hook;
 pub mod metrics;
+mod permit;
 mod permits;
 mod policy;
 mod pool;
@@ -66,6 +67,7 @@ pub use configs::{ConfigFileError, MailboxConfigs, MailboxOverrides, CONFIG_ENV_
 pub use error::{SendError, TrySendError};
 pub use gate::{Gated, PauseGate, Ticks};
 pub use hook::{DropReason, Dropped};
+pub use permit::SendPermit;
 pub use policy::{OverflowPolicy, UnknownPolicy};
 pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};
 pub use probe::{MailboxProbe, PressureSample};

@@ -61,7 +61,7 @@ impl<T> MailboxQueue<T> {
 
     /// Queues `value` with a permit already taken. A push that finds the storage closed keeps
     /// its permit: the mailbox is closed for good.
-    fn queue(&self, value: T) -> Result<(), PushError<T>> {
+    pub(crate) fn queue(&self, value: T) -> Result<(), PushError<T>> {
         self.items.push(value).map_err(|refused| match refused {
             PushError::Full(value) | PushError::Closed(value) => PushError::Closed(value),
         })
