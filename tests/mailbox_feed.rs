@@ -10,6 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use actix_backpressure::prelude::*;
+use actix_backpressure::TrySendError;
 use common::*;
 use futures_core::Stream;
 
@@ -82,6 +83,58 @@ async fn a_permit_holds_room_until_used_or_dropped() {
         permit.send(Item(3)).unwrap();
         until(|| seen.lock().unwrap().len() == 2).await;
         assert_eq!(*seen.lock().unwrap(), vec![2, 3]);
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_reserve_woken_without_room_waits_again() {
+    within(async {
+        let (addr, _seen, release) = held_recorder(MailboxConfig::new(1).name("rewait")).await;
+        let held = addr.reserve().await.expect("room for one");
+        let waiter = {
+            let addr = addr.clone();
+            actix::spawn(async move { addr.reserve().await.is_some() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Wakes every waiting sender; the mailbox is still full.
+        addr.set_policy(OverflowPolicy::Block);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !waiter.is_finished(),
+            "woken without room, it must wait again"
+        );
+        drop(held);
+        assert!(
+            waiter.await.unwrap(),
+            "the room given back went to the waiter"
+        );
+        release.send(()).unwrap();
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn drop_oldest_refuses_when_every_permit_is_reserved_and_nothing_is_queued() {
+    within(async {
+        let (addr, _seen, release) = held_recorder(
+            MailboxConfig::new(1)
+                .name("reserved_drop_oldest")
+                .policy(OverflowPolicy::DropOldest),
+        )
+        .await;
+        let held = addr.reserve().await.expect("room for one");
+        // Nothing queued to evict: refused, not a spin on the arbiter's only thread.
+        assert!(matches!(
+            addr.try_send(Item(1)),
+            Err(TrySendError::Full(Item(1)))
+        ));
+        held.send(Item(2)).unwrap();
+        // Now there is something to evict.
+        addr.try_send(Item(3)).unwrap();
+        let stats = addr.stats();
+        assert_eq!((stats.rejected, stats.evicted), (1, 1));
+        release.send(()).unwrap();
     })
     .await;
 }

@@ -55,6 +55,9 @@ pub(crate) struct Chan<A: Actor> {
     senders: AtomicUsize,
     /// Set while a supervised actor restarts, so the old driver leaves the queue open.
     restarting: AtomicBool,
+    /// Permits held by `SendPermit`s: while any are, a `DropOldest` send that finds nothing
+    /// queued to evict refuses instead of waiting for a permit to come back.
+    reserved: AtomicUsize,
 }
 
 /// See [`Chan::restarting`].
@@ -101,6 +104,7 @@ impl<A: Actor> Chan<A> {
             consumers,
             senders: AtomicUsize::new(1),
             restarting: AtomicBool::new(false),
+            reserved: AtomicUsize::new(0),
         }
     }
 
@@ -119,9 +123,16 @@ impl<A: Actor> Chan<A> {
         // With credits, every permit may be held by a message being worked on, with nothing
         // queued to evict: `DropOldest` refuses as `Reject` does.
         let evicted = if policy == OverflowPolicy::DropOldest && self.core.refill.is_none() {
-            match self.queue.force_push(env) {
+            let reserved = || self.reserved.load(Ordering::Relaxed) > 0;
+            match self.queue.force_push(env, reserved) {
                 Ok(evicted) => evicted,
-                Err(ForcePushClosed { value, evicted }) => {
+                // Every permit is held by a `SendPermit`, nothing queued to evict.
+                Err(ForcePushClosed {
+                    value,
+                    closed: false,
+                    ..
+                }) => return Err((value, Refusal::Full)),
+                Err(ForcePushClosed { value, evicted, .. }) => {
                     // Taken out to make room just before the mailbox closed: it would have
                     // been drained as `Stopped`.
                     if let Some(evicted) = evicted {
@@ -161,7 +172,11 @@ impl<A: Actor> Chan<A> {
     /// whatever the policy.
     pub(crate) fn try_reserve(&self) -> Result<(), Refusal> {
         match self.queue.permits().try_acquire() {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Relaxed: an evictor looks again on every turn of its loop.
+                self.reserved.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
             Err(Refused::Full) => Err(Refusal::Full),
             Err(Refused::Closed) => Err(Refusal::Closed),
         }
@@ -171,7 +186,9 @@ impl<A: Actor> Chan<A> {
     /// if the mailbox closed meanwhile (the permit goes with the mailbox).
     pub(crate) fn send_reserved(&self, mut env: Envelope<A>) -> Result<(), Envelope<A>> {
         self.stamp(&mut env);
-        self.queue.queue(env).map_err(PushError::into_inner)?;
+        let queued = self.queue.queue(env).map_err(PushError::into_inner);
+        self.reserved.fetch_sub(1, Ordering::Relaxed);
+        queued?;
         self.core.counters.enqueued();
         self.wake_parked_consumer();
         Ok(())
@@ -248,6 +265,12 @@ impl<A: Actor> Chan<A> {
             self.room.freed();
         }
         Ok(value)
+    }
+
+    /// A `SendPermit` dropped unused: its permit goes back.
+    pub(crate) fn release_reserved(&self) {
+        self.reserved.fetch_sub(1, Ordering::Relaxed);
+        self.grant(1);
     }
 
     /// Grants `n` credits back (messages finished, with credits), telling waiting senders.

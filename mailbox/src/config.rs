@@ -164,12 +164,15 @@ impl MailboxConfig {
     }
 
     /// Admits at most `limit` messages to the mailbox (a token bucket, per mailbox: every
-    /// handle shares it). A send that finds no token waits for one under
-    /// [`Block`](OverflowPolicy::Block), then for room; under the other policies, and for
-    /// `try_send` and `do_send`, it is refused as
+    /// handle shares it). A send that finds no token reserves the next one and waits for it
+    /// under [`Block`](OverflowPolicy::Block), then for room (a `send_timeout` whose deadline
+    /// comes before that token is refused at once, and books none); under the other
+    /// policies, and for `try_send` and `do_send`, it is refused as
     /// [`DropReason::RateLimited`](crate::DropReason::RateLimited) (`rate_limited`: counted,
-    /// shown to the drop hook) and handed back as `RateLimited(msg)`. Control messages are not
-    /// limited. The clock is Tokio's, so a test can run it on paused time.
+    /// shown to the drop hook) and handed back as `RateLimited(msg)`. A message refused for
+    /// another reason (a full or closed mailbox) gives its token back. Waiting for a token is
+    /// not counted in `sender_blocked` (which the supervisor reads as a full mailbox). Control
+    /// messages are not limited. The clock is Tokio's, so a test can run it on paused time.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate = Some(limit);
         self

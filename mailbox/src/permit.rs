@@ -19,7 +19,9 @@ use crate::{BoundedAddr, DropReason, TrySendError};
 /// dropping it unused gives the room back.
 ///
 /// While it is held, the room counts as taken: other senders see the mailbox one message
-/// fuller (with [`credits`](crate::MailboxConfig::credits), it holds a credit).
+/// fuller (with [`credits`](crate::MailboxConfig::credits), it holds a credit). Under
+/// `DropOldest`, a send that finds every permit held and nothing queued to evict is refused
+/// (`Full`, counted as rejected).
 #[must_use = "a permit holds room in the mailbox until it is used or dropped"]
 pub struct SendPermit<A: Actor> {
     chan: Option<Arc<Chan<A>>>,
@@ -59,7 +61,7 @@ impl<A: Actor> SendPermit<A> {
 impl<A: Actor> Drop for SendPermit<A> {
     fn drop(&mut self) {
         if let Some(chan) = self.chan.take() {
-            chan.grant(1);
+            chan.release_reserved();
         }
     }
 }
@@ -86,10 +88,11 @@ impl<A: Actor> BoundedAddr<A> {
             match chan.try_reserve() {
                 Ok(()) => break,
                 Err(Refusal::Closed) => return None,
-                Err(Refusal::Full) => match registration.as_mut() {
-                    // Register, look once more, then sleep (see `room.rs`).
+                // Register, look once more, then sleep (see `room.rs`); a registration serves
+                // one wake-up, the next full look registers again.
+                Err(Refusal::Full) => match registration.take() {
                     None => registration = Some(chan.wait_for_room()),
-                    Some(registered) => registered.notified().await,
+                    Some(mut registered) => registered.notified().await,
                 },
             }
         }
@@ -99,7 +102,9 @@ impl<A: Actor> BoundedAddr<A> {
         };
         if let Some(limiter) = &chan.core.rate {
             // Holding the room meanwhile: dropped (cancelled) here, the permit gives it back.
-            tokio::time::sleep_until(limiter.reserve()).await;
+            if let Some(slot) = limiter.reserve_before(None) {
+                tokio::time::sleep_until(slot).await;
+            }
         }
         Some(permit)
     }

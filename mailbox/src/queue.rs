@@ -24,11 +24,14 @@ pub(crate) struct MailboxQueue<T> {
     items: Queue<T>,
 }
 
-/// What [`MailboxQueue::force_push`] could not do: the queue is closed. `evicted` is a
-/// message the push took out to make room before it found the queue closed.
+/// What [`MailboxQueue::force_push`] could not do: the queue is closed (`closed`), or no
+/// permit is free and nothing is queued to evict, the permits being held for good
+/// (reserved). `evicted` is a message the push took out to make room before it found the
+/// queue closed.
 pub(crate) struct ForcePushClosed<T> {
     pub(crate) value: T,
     pub(crate) evicted: Option<T>,
+    pub(crate) closed: bool,
 }
 
 /// A message taken out by [`MailboxQueue::pop`], and whether a sender waiting for room should
@@ -68,37 +71,39 @@ impl<T> MailboxQueue<T> {
     }
 
     /// Queues `value`, evicting the oldest message while no permit is available: the evicted
-    /// message's permit passes to `value`.
-    pub(crate) fn force_push(&self, value: T) -> Result<Option<T>, ForcePushClosed<T>> {
+    /// message's permit passes to `value`. `reserved` says whether permits are held for longer
+    /// than a moment (by `SendPermit`s): then a queue with nothing to evict refuses.
+    pub(crate) fn force_push(
+        &self,
+        value: T,
+        reserved: impl Fn() -> bool,
+    ) -> Result<Option<T>, ForcePushClosed<T>> {
+        let refused = |value, closed| ForcePushClosed {
+            value,
+            evicted: None,
+            closed,
+        };
         let evicted = loop {
             match self.permits.try_acquire() {
                 Ok(()) => break None,
                 Err(Refused::Full) => {}
-                Err(Refused::Closed) => {
-                    return Err(ForcePushClosed {
-                        value,
-                        evicted: None,
-                    })
-                }
+                Err(Refused::Closed) => return Err(refused(value, true)),
             }
             match self.items.pop() {
                 Ok(oldest) => break Some(oldest),
+                Err(PopError::Empty) if reserved() => return Err(refused(value, false)),
                 // Every permit is held by a message being queued, or by one the consumer just
                 // took out and has not given back yet: both finish in a moment.
                 Err(PopError::Empty) => spin(),
-                Err(PopError::Closed) => {
-                    return Err(ForcePushClosed {
-                        value,
-                        evicted: None,
-                    })
-                }
+                Err(PopError::Closed) => return Err(refused(value, true)),
             }
         };
         match self.queue(value) {
             Ok(()) => Ok(evicted),
-            Err(refused) => Err(ForcePushClosed {
-                value: refused.into_inner(),
+            Err(err) => Err(ForcePushClosed {
+                value: err.into_inner(),
                 evicted,
+                closed: true,
             }),
         }
     }

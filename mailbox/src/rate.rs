@@ -70,7 +70,9 @@ impl RateLimit {
     /// Whether every figure is above zero (and the interval between two messages is at
     /// least a nanosecond).
     pub(crate) fn is_valid(&self) -> bool {
-        self.count > 0 && self.burst > 0 && !(self.period / self.count.max(1)).is_zero()
+        self.count > 0
+            && self.burst > 0
+            && u64::try_from((self.period / self.count.max(1)).as_nanos()).is_ok_and(|n| n > 0)
     }
 }
 
@@ -137,18 +139,31 @@ impl Limiter {
         }
     }
 
-    /// Takes the next token, whenever it comes: returns when it is the caller's (now, or
-    /// later). The caller must wait until then before it uses it.
-    pub(crate) fn reserve(&self) -> Instant {
+    /// Takes the next token if it comes by `deadline` (any time, for `None`): returns when
+    /// it is the caller's (now, or later), and the caller must wait until then before it uses
+    /// it. `None`, and nothing taken, when it would come after the deadline.
+    pub(crate) fn reserve_before(&self, deadline: Option<Instant>) -> Option<Instant> {
         let now = self.now();
         let mut tat = self.tat.load(Relaxed);
         loop {
+            let slot = self.at(tat.saturating_sub(self.tolerance).max(now));
+            if deadline.is_some_and(|deadline| slot > deadline) {
+                return None;
+            }
             let next = tat.max(now).saturating_add(self.interval);
             match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
-                Ok(_) => return self.at(tat.saturating_sub(self.tolerance).max(now)),
+                Ok(_) => return Some(slot),
                 Err(actual) => tat = actual,
             }
         }
+    }
+
+    /// Gives back a token taken by a message that was then refused (a full or closed
+    /// mailbox): the next sender may have it.
+    pub(crate) fn refund(&self) {
+        let _ = self.tat.fetch_update(Relaxed, Relaxed, |tat| {
+            Some(tat.saturating_sub(self.interval))
+        });
     }
 }
 
@@ -175,13 +190,27 @@ mod tests {
         let next = limiter.try_take().unwrap_err();
         assert_eq!(next - start, Duration::from_millis(10));
         // Reservations line up one interval apart, whenever they are made.
-        let first = limiter.reserve();
-        let second = limiter.reserve();
+        let first = limiter.reserve_before(None).unwrap();
+        let second = limiter.reserve_before(None).unwrap();
         assert_eq!(first - start, Duration::from_millis(10));
         assert_eq!(second - first, Duration::from_millis(10));
+        // A slot past the deadline is not taken.
+        assert_eq!(
+            limiter.reserve_before(Some(start + Duration::from_millis(25))),
+            None
+        );
         // A reserver that woke late does not push the later slots back.
         tokio::time::advance(Duration::from_millis(25)).await;
-        assert_eq!(limiter.reserve() - start, Duration::from_millis(30));
+        assert_eq!(
+            limiter.reserve_before(None).unwrap() - start,
+            Duration::from_millis(30)
+        );
+        // A refund gives the last token back.
+        limiter.refund();
+        assert_eq!(
+            limiter.reserve_before(None).unwrap() - start,
+            Duration::from_millis(30)
+        );
         assert!(Limiter::new(RateLimit::per_second(0)).is_none());
     }
 }

@@ -14,9 +14,11 @@ use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
 enum Verdict {
     /// Full under `Block`: wait for room, if the caller can.
     Wait,
+    /// No rate token now under `Block`: wait for one, if the caller can (see [`Waits`]).
+    WaitToken,
     /// Under `Block`, the message reserved a rate token whose slot comes at this instant:
     /// wait until then.
-    WaitToken(Instant),
+    WaitSlot(Instant),
     /// The message will not be queued.
     Drop(DropReason),
 }
@@ -32,35 +34,60 @@ pub(crate) enum Token {
     Reserved(Instant),
 }
 
+/// Whether the caller of an attempt may wait, under `Block`, for a rate token.
+#[derive(Clone, Copy)]
+enum Waits {
+    /// Never (`try_send`, `do_send`): no token now is a refusal.
+    Never,
+    /// Later, in [`push`]: no token now hands the message back to wait (nothing reserved
+    /// yet, since the deadline may still be set).
+    Later,
+    /// Now, until the deadline: reserve the next token if it comes by then, or refuse.
+    Until(Option<Instant>),
+}
+
 /// One attempt to queue `env`; on refusal, the envelope back and the policy's verdict.
 ///
-/// With a rate limit, the message needs a token first (`token`, kept across attempts). A
-/// sender that `can_wait` under `Block` reserves the next token and waits for its slot; any
-/// other finds one now or is refused as `RateLimited`.
+/// With a rate limit, the message needs a token first (`token`, kept across attempts). Under
+/// `Block`, a sender that may wait reserves the next token and waits for its slot, unless the
+/// slot comes after its deadline (then it is refused at once, as `RateLimited`); any other
+/// finds one now or is refused. A token taken by a message that is then refused is given back.
 fn attempt<M, S>(
     sink: &S,
     env: Box<MsgEnvelope<M>>,
     token: &mut Token,
-    can_wait: bool,
+    waits: Waits,
 ) -> Result<(), (Box<MsgEnvelope<M>>, Verdict)>
 where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
     let policy = sink.core().policy();
-    if let Some(limiter) = &sink.core().rate {
+    let limiter = sink.core().rate.as_ref();
+    if let Some(limiter) = limiter {
         if let Token::Needed = token {
-            *token = if can_wait && policy == OverflowPolicy::Block {
-                Token::Reserved(limiter.reserve())
-            } else if limiter.try_take().is_ok() {
-                Token::Held
+            if limiter.try_take().is_ok() {
+                *token = Token::Held;
             } else {
-                return Err((env, Verdict::Drop(DropReason::RateLimited)));
-            };
+                let verdict = match (policy, waits) {
+                    (OverflowPolicy::Block, Waits::Later) => Verdict::WaitToken,
+                    (OverflowPolicy::Block, Waits::Until(deadline)) => {
+                        match limiter.reserve_before(deadline) {
+                            Some(slot) => {
+                                *token = Token::Reserved(slot);
+                                Verdict::WaitSlot(slot)
+                            }
+                            None => Verdict::Drop(DropReason::RateLimited),
+                        }
+                    }
+                    _ => Verdict::Drop(DropReason::RateLimited),
+                };
+                return Err((env, verdict));
+            }
         }
         if let Token::Reserved(slot) = *token {
             if slot > Instant::now() {
-                return Err((env, Verdict::WaitToken(slot)));
+                return Err((env, Verdict::WaitSlot(slot)));
             }
             *token = Token::Held;
         }
@@ -72,6 +99,11 @@ where
             (Refusal::Full, OverflowPolicy::DropNewest) => Verdict::Drop(DropReason::DropNewest),
             (Refusal::Full, _) => Verdict::Drop(DropReason::Rejected),
         };
+        if let (Verdict::Drop(_), Some(limiter), Token::Held) = (&verdict, limiter, *token) {
+            // Refused after all: the token goes back, for the next sender.
+            limiter.refund();
+            *token = Token::Needed;
+        }
         (env, verdict)
     })
 }
@@ -95,13 +127,13 @@ where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
-    let (env, verdict) = match attempt(sink, env, &mut Token::Needed, false) {
+    let (env, verdict) = match attempt(sink, env, &mut Token::Needed, Waits::Never) {
         Ok(()) => return Ok(()),
         Err(refused) => refused,
     };
     let reason = match verdict {
         Verdict::Wait => DropReason::Rejected,
-        Verdict::WaitToken(_) => DropReason::RateLimited,
+        Verdict::WaitToken | Verdict::WaitSlot(_) => DropReason::RateLimited,
         Verdict::Drop(reason) => reason,
     };
     let msg = refuse(sink, (*env).into_msg(), reason);
@@ -140,9 +172,11 @@ where
     S: Sink<M> + ?Sized,
 {
     let mut token = Token::Needed;
-    match attempt(sink, env, &mut token, true) {
+    match attempt(sink, env, &mut token, Waits::Later) {
         Ok(()) => Offered::Queued,
-        Err((env, Verdict::Wait | Verdict::WaitToken(_))) => Offered::MustWait(env, token),
+        Err((env, Verdict::Wait | Verdict::WaitToken | Verdict::WaitSlot(_))) => {
+            Offered::MustWait(env, token)
+        }
         Err((env, Verdict::Drop(reason))) => {
             let msg = refuse(sink, (*env).into_msg(), reason);
             Offered::Refused(send_error(reason, msg))
@@ -171,7 +205,7 @@ where
 {
     let mut registration = None;
     let reason = loop {
-        let verdict = match attempt(sink, env, &mut token, true) {
+        let verdict = match attempt(sink, env, &mut token, Waits::Until(deadline)) {
             Ok(()) => {
                 spend_budget().await;
                 return Ok(());
@@ -183,18 +217,11 @@ where
         };
         match (verdict, registration.take()) {
             (Verdict::Drop(reason), _) => break reason,
-            // A token reserved for later: sleep until its slot (counted as blocked), then try
-            // again with it.
-            (Verdict::WaitToken(next), _) => {
-                let started = Instant::now();
-                let in_time = deadline.map_or(true, |deadline| next <= deadline);
-                tokio::time::sleep_until(deadline.map_or(next, |deadline| next.min(deadline)))
-                    .await;
-                blocked(sink, started.elapsed());
-                if !in_time {
-                    break DropReason::Timeout;
-                }
-            }
+            // A token reserved, its slot before the deadline: sleep until then, and try again
+            // with it. Not counted as blocked: the supervisor reads that as a full mailbox.
+            (Verdict::WaitSlot(slot), _) => tokio::time::sleep_until(slot).await,
+            // Not made for `Waits::Until`; refused rather than trusted to be impossible.
+            (Verdict::WaitToken, _) => break DropReason::RateLimited,
             // Register, look once more, then sleep: a slot freed between the failed attempt
             // and the registration would otherwise be missed.
             (Verdict::Wait, None) => registration = Some(sink.wait_for_room()),
@@ -221,7 +248,7 @@ where
     Err(send_error(reason, msg))
 }
 
-/// Counts a sender's wait for room or a token.
+/// Counts a sender's wait for room.
 fn blocked<M, S>(sink: &S, waited: Duration)
 where
     M: Message + Send + 'static,
