@@ -28,7 +28,7 @@ use crate::core::Core;
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::permits::Refused;
 use crate::probe::Observed;
-use crate::queue::{ForcePushClosed, MailboxQueue, Popped};
+use crate::queue::{ForcePushRefused, MailboxQueue, Popped};
 use crate::room::{Room, RoomRegistration};
 use crate::stats::Counters;
 use crate::sync::{AtomicBool, AtomicUsize};
@@ -127,12 +127,12 @@ impl<A: Actor> Chan<A> {
             match self.queue.force_push(env, reserved) {
                 Ok(evicted) => evicted,
                 // Every permit is held by a `SendPermit`, nothing queued to evict.
-                Err(ForcePushClosed {
+                Err(ForcePushRefused {
                     value,
                     closed: false,
                     ..
                 }) => return Err((value, Refusal::Full)),
-                Err(ForcePushClosed { value, evicted, .. }) => {
+                Err(ForcePushRefused { value, evicted, .. }) => {
                     // Taken out to make room just before the mailbox closed: it would have
                     // been drained as `Stopped`.
                     if let Some(evicted) = evicted {
@@ -478,7 +478,7 @@ where
 }
 
 /// The envelope a queue handed back, as the message type it was made with.
-fn downcast<A, M>(env: Envelope<A>) -> Box<MsgEnvelope<M>>
+pub(crate) fn downcast<A, M>(env: Envelope<A>) -> Box<MsgEnvelope<M>>
 where
     A: Actor + Handler<M>,
     M: Message + Send + 'static,

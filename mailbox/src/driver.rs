@@ -175,10 +175,12 @@ impl State {
 
     /// Whether `env`, just taken out, waited too long and is to be shed.
     fn expired<A: Actor>(&mut self, chan: &Chan<A>, env: &Envelope<A>) -> bool {
-        let (Some(shed), Some(queued_at)) = (&mut self.shed, env.queued_at()) else {
+        // The shedder first: without one, no call through the envelope's vtable.
+        let Some(shed) = &mut self.shed else {
             return false;
         };
-        shed.sheds(queued_at, tokio::time::Instant::now(), chan.len())
+        env.queued_at()
+            .is_some_and(|queued_at| shed.sheds(queued_at, tokio::time::Instant::now(), chan.len()))
     }
 
     /// The context is ready for the next message: the one worked on is finished. Grants a

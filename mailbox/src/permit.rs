@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix::{Actor, Handler, Message};
 use futures_core::Stream;
 
-use crate::chan::{Chan, Refusal};
+use crate::chan::{downcast, Chan, Refusal};
 use crate::envelope::MsgEnvelope;
 use crate::{BoundedAddr, DropReason, TrySendError};
 
@@ -44,13 +44,7 @@ impl<A: Actor> SendPermit<A> {
         match chan.send_reserved(MsgEnvelope::new(msg, None)) {
             Ok(()) => Ok(()),
             Err(env) => {
-                let msg = env
-                    .into_any()
-                    .downcast::<MsgEnvelope<M>>()
-                    .unwrap_or_else(|_| {
-                        unreachable!("the queue hands back the envelope it was given")
-                    })
-                    .into_msg();
+                let msg = downcast::<A, M>(env).into_msg();
                 chan.core.discard(DropReason::Closed, &msg);
                 Err(TrySendError::Closed(msg))
             }

@@ -28,7 +28,7 @@ pub(crate) struct MailboxQueue<T> {
 /// permit is free and nothing is queued to evict, the permits being held for good
 /// (reserved). `evicted` is a message the push took out to make room before it found the
 /// queue closed.
-pub(crate) struct ForcePushClosed<T> {
+pub(crate) struct ForcePushRefused<T> {
     pub(crate) value: T,
     pub(crate) evicted: Option<T>,
     pub(crate) closed: bool,
@@ -77,8 +77,8 @@ impl<T> MailboxQueue<T> {
         &self,
         value: T,
         reserved: impl Fn() -> bool,
-    ) -> Result<Option<T>, ForcePushClosed<T>> {
-        let refused = |value, closed| ForcePushClosed {
+    ) -> Result<Option<T>, ForcePushRefused<T>> {
+        let refused = |value, closed| ForcePushRefused {
             value,
             evicted: None,
             closed,
@@ -100,7 +100,7 @@ impl<T> MailboxQueue<T> {
         };
         match self.queue(value) {
             Ok(()) => Ok(evicted),
-            Err(err) => Err(ForcePushClosed {
+            Err(err) => Err(ForcePushRefused {
                 value: err.into_inner(),
                 evicted,
                 closed: true,
@@ -110,9 +110,11 @@ impl<T> MailboxQueue<T> {
 
     /// Takes the oldest message out and gives its permit back.
     pub(crate) fn pop(&self) -> Result<Popped<T>, PopError> {
-        let value = self.items.pop()?;
-        let notify = self.permits.add(1);
-        Ok(Popped { value, notify })
+        let value = self.take()?;
+        Ok(Popped {
+            value,
+            notify: self.grant(1),
+        })
     }
 
     /// Takes the oldest message out, keeping its permit: the caller gives it back later

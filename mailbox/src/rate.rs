@@ -99,13 +99,10 @@ pub(crate) struct Limiter {
 impl Limiter {
     /// The limiter of `limit`, or `None` when a figure is zero.
     pub(crate) fn new(limit: RateLimit) -> Option<Self> {
-        if limit.count == 0 || limit.burst == 0 {
+        if !limit.is_valid() {
             return None;
         }
         let interval = u64::try_from((limit.period / limit.count).as_nanos()).ok()?;
-        if interval == 0 {
-            return None;
-        }
         Some(Limiter {
             origin: Instant::now(),
             tat: AtomicU64::new(0),
@@ -125,34 +122,36 @@ impl Limiter {
     /// Takes a token if one is there now; otherwise, when the next one will be.
     pub(crate) fn try_take(&self) -> Result<(), Instant> {
         let now = self.now();
-        let mut tat = self.tat.load(Relaxed);
-        loop {
-            let conforms_at = tat.saturating_sub(self.tolerance);
-            if now < conforms_at {
-                return Err(self.at(conforms_at));
-            }
-            let next = tat.max(now).saturating_add(self.interval);
-            match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(actual) => tat = actual,
-            }
-        }
+        self.book(now, Some(now))
+            .map(drop)
+            .map_err(|slot| self.at(slot))
     }
 
     /// Takes the next token if it comes by `deadline` (any time, for `None`): returns when
     /// it is the caller's (now, or later), and the caller must wait until then before it uses
     /// it. `None`, and nothing taken, when it would come after the deadline.
     pub(crate) fn reserve_before(&self, deadline: Option<Instant>) -> Option<Instant> {
-        let now = self.now();
+        let deadline = deadline.map(|deadline| {
+            u64::try_from(deadline.saturating_duration_since(self.origin).as_nanos())
+                .unwrap_or(u64::MAX)
+        });
+        self.book(self.now(), deadline)
+            .ok()
+            .map(|slot| self.at(slot))
+    }
+
+    /// Books the next token at `now` if its slot comes by `deadline` (nanoseconds from
+    /// `origin`, as `now`): the slot, or, when it comes later, the slot not booked.
+    fn book(&self, now: u64, deadline: Option<u64>) -> Result<u64, u64> {
         let mut tat = self.tat.load(Relaxed);
         loop {
-            let slot = self.at(tat.saturating_sub(self.tolerance).max(now));
+            let slot = tat.saturating_sub(self.tolerance).max(now);
             if deadline.is_some_and(|deadline| slot > deadline) {
-                return None;
+                return Err(slot);
             }
             let next = tat.max(now).saturating_add(self.interval);
             match self.tat.compare_exchange_weak(tat, next, Relaxed, Relaxed) {
-                Ok(_) => return Some(slot),
+                Ok(_) => return Ok(slot),
                 Err(actual) => tat = actual,
             }
         }

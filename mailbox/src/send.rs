@@ -236,7 +236,11 @@ where
                         .await
                         .is_ok(),
                 };
-                blocked(sink, started.elapsed());
+                let waited = started.elapsed();
+                sink.core().counters.add_blocked(waited);
+                if sink.core().timing {
+                    crate::metrics::record_blocked(sink.core(), waited);
+                }
                 if !woken {
                     break DropReason::Timeout;
                 }
@@ -246,18 +250,6 @@ where
     let msg = refuse(sink, (*env).into_msg(), reason);
     spend_budget().await;
     Err(send_error(reason, msg))
-}
-
-/// Counts a sender's wait for room.
-fn blocked<M, S>(sink: &S, waited: Duration)
-where
-    M: Message + Send + 'static,
-    S: Sink<M> + ?Sized,
-{
-    sink.core().counters.add_blocked(waited);
-    if sink.core().timing {
-        crate::metrics::record_blocked(sink.core(), waited);
-    }
 }
 
 /// The error for a message refused for `reason`.
