@@ -47,11 +47,12 @@ pub mod prometheus;
 pub use actix_backpressure_mailbox::web;
 pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedMailbox,
-    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, ConfigFileError, DropReason,
-    Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides, MailboxProbe, MailboxStats,
-    OverflowPolicy, PauseGate, PoolScaler, PressureSample, RateLimit, SendError, Sojourn,
-    TrySendError, UnknownPolicy, WeakBoundedAddr, WeakBoundedRecipient, WorkerPool,
-    WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
+    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, ConfigFileError, Demand,
+    DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides, MailboxProbe,
+    MailboxStats, OverflowPolicy, PauseGate, PoolScaler, PressureSample, RateLimit, SendError,
+    SendPermit, Sojourn, TrySendError, UnknownPolicy, WeakBoundedAddr, WeakBoundedRecipient,
+    WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY,
+    MAX_CAPACITY,
 };
 // The streams of `PauseGate::wrap` and `PauseGate::interval`.
 pub use actix_backpressure_mailbox::{Gated, Ticks};

@@ -12,7 +12,7 @@ use crate::envelope::MsgEnvelope;
 use crate::probe::Observed;
 use crate::send::try_push;
 use crate::{
-    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats,
+    BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, Demand, MailboxProbe, MailboxStats,
     OverflowPolicy, PauseGate, TrySendError, WeakBoundedRecipient,
 };
 // Named by the docs only.
@@ -250,6 +250,13 @@ impl<A: Actor> BoundedAddr<A> {
     /// Unlike the address, the gate does not keep the actor alive.
     pub fn pause_gate(&self) -> PauseGate {
         self.chan.core.gate.clone()
+    }
+
+    /// The mailbox's [`Demand`], if it was made with
+    /// [`MailboxConfig::demand`](crate::MailboxConfig::demand): the actor grants room with it.
+    /// It does not keep the actor alive.
+    pub fn demand(&self) -> Option<Demand> {
+        crate::chan::demand_of(&self.chan)
     }
 
     /// A read-only view of the mailbox's pressure, which does not keep the actor alive.

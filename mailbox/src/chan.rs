@@ -25,6 +25,7 @@ use concurrent_queue::{PopError, PushError};
 use crate::consumers::{Consumers, HasConsumers, WorkRegistration};
 use crate::control::ControlLane;
 use crate::core::Core;
+use crate::demand::{Demanded, Outstanding};
 use crate::envelope::{Envelope, MsgEnvelope};
 use crate::permits::Refused;
 use crate::probe::Observed;
@@ -58,6 +59,8 @@ pub(crate) struct Chan<A: Actor> {
     /// Permits held by `SendPermit`s: while any are, a `DropOldest` send that finds nothing
     /// queued to evict refuses instead of waiting for a permit to come back.
     reserved: AtomicUsize,
+    /// With demand: the demand outstanding (`demand.rs`). Permits come only from requests.
+    demand: Option<Outstanding>,
 }
 
 /// See [`Chan::restarting`].
@@ -96,16 +99,28 @@ impl<A: Actor> Chan<A> {
     fn with_consumers(config: MailboxConfig, consumers: Consumers) -> Self {
         debug_assert!(config.validate().is_ok());
         let capacity = config.capacity;
+        let demand = config.demand.then(Outstanding::new);
+        let queue = match demand {
+            Some(_) => MailboxQueue::granted_later(capacity),
+            None => MailboxQueue::bounded(capacity),
+        };
         Chan {
             core: Core::new(config),
-            queue: MailboxQueue::bounded(capacity),
+            queue,
             control: ControlLane::new(),
             room: Room::new(),
             consumers,
             senders: AtomicUsize::new(1),
             restarting: AtomicBool::new(false),
             reserved: AtomicUsize::new(0),
+            demand,
         }
+    }
+
+    /// Whether permits stay held after a message is taken out (credits, demand): then a
+    /// `DropOldest` send may find every permit held and nothing queued to evict.
+    fn holds_permits(&self) -> bool {
+        self.core.refill.is_some() || self.demand.is_some()
     }
 
     /// Whether a pool of workers consumes this mailbox.
@@ -120,9 +135,9 @@ impl<A: Actor> Chan<A> {
         policy: OverflowPolicy,
     ) -> Result<(), (Envelope<A>, Refusal)> {
         self.stamp(&mut env);
-        // With credits, every permit may be held by a message being worked on, with nothing
-        // queued to evict: `DropOldest` refuses as `Reject` does.
-        let evicted = if policy == OverflowPolicy::DropOldest && self.core.refill.is_none() {
+        // With credits or demand, every permit may be held by a message being worked on (or
+        // none granted), with nothing queued to evict: `DropOldest` refuses as `Reject` does.
+        let evicted = if policy == OverflowPolicy::DropOldest && !self.holds_permits() {
             let reserved = || self.reserved.load(Ordering::Relaxed) > 0;
             match self.queue.force_push(env, reserved) {
                 Ok(evicted) => evicted,
@@ -211,7 +226,7 @@ impl<A: Actor> Chan<A> {
         // Called before every message: one relaxed load when nothing is held beyond.
         if self.queue.excess() == 0
             || self.core.policy() != OverflowPolicy::DropOldest
-            || self.core.refill.is_some()
+            || self.holds_permits()
         {
             return;
         }
@@ -259,6 +274,12 @@ impl<A: Actor> Chan<A> {
         if self.core.refill.is_some() {
             // The driver grants the permit back once the message is finished.
             return self.queue.take();
+        }
+        if let Some(demand) = &self.demand {
+            // The message spends its unit of demand: its permit never comes back.
+            let value = self.queue.take()?;
+            demand.spent();
+            return Ok(value);
         }
         let Popped { value, notify } = self.queue.pop()?;
         if notify {
@@ -317,7 +338,14 @@ impl<A: Actor> Chan<A> {
     /// keeps the queued messages (handled as usual) and refuses or holds new sends until the
     /// depth is below the new capacity, except under `DropOldest`, whose driver evicts the
     /// oldest beyond it before its next message.
+    ///
+    /// With demand, the capacity bounds the demand outstanding: growing it grants nothing,
+    /// and after a shrink requests grant nothing until the outstanding demand is below it.
     pub(crate) fn set_capacity(&self, capacity: usize) {
+        if self.demand.is_some() {
+            self.queue.permits().set_limit(capacity);
+            return;
+        }
         let grown = self.queue.set_capacity(capacity);
         if grown > 0 {
             self.room.wake_all();
@@ -487,6 +515,49 @@ where
     env.into_any()
         .downcast::<MsgEnvelope<M>>()
         .unwrap_or_else(|_| unreachable!("the queue hands back the envelope it was given"))
+}
+
+impl<A: Actor> Demanded for Chan<A> {
+    fn request(&self, n: usize) -> usize {
+        let Some(demand) = &self.demand else {
+            return 0;
+        };
+        if self.is_closed() {
+            return 0;
+        }
+        let granted = demand.raise(n, self.capacity());
+        self.grant(granted);
+        granted
+    }
+
+    fn outstanding(&self) -> usize {
+        self.demand.as_ref().map_or(0, Outstanding::get)
+    }
+
+    fn is_closed(&self) -> bool {
+        Chan::is_closed(self)
+    }
+}
+
+/// The [`Demand`](crate::Demand) of `chan`, if it was made with demand.
+pub(crate) fn demand_of<A: Actor>(chan: &Arc<Chan<A>>) -> Option<crate::Demand> {
+    chan.has_demand().then(|| {
+        let mailbox: Weak<dyn Demanded> = Arc::downgrade(chan) as _;
+        crate::Demand::new(mailbox, Arc::clone(&chan.core.name))
+    })
+}
+
+impl<A: Actor> Chan<A> {
+    /// Whether the mailbox was made with demand (`MailboxConfig::demand`).
+    pub(crate) fn has_demand(&self) -> bool {
+        self.demand.is_some()
+    }
+
+    /// Credits a sender may use now, for a mailbox with credits or demand.
+    pub(crate) fn credits(&self) -> Option<usize> {
+        self.holds_permits()
+            .then(|| usize::try_from(self.queue.permits().available()).unwrap_or(0))
+    }
 }
 
 impl<A: Actor> Observed for Chan<A> {

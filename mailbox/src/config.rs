@@ -58,6 +58,8 @@ pub struct MailboxConfig {
     pub(crate) rate: Option<RateLimit>,
     /// Credits: the refill batch, when the actor grants credits as it finishes work.
     pub(crate) refill: Option<usize>,
+    /// Demand: the actor grants room with `Demand::request`.
+    pub(crate) demand: bool,
 }
 
 impl MailboxConfig {
@@ -79,6 +81,7 @@ impl MailboxConfig {
             sojourn: None,
             rate: None,
             refill: None,
+            demand: false,
         }
     }
 
@@ -196,6 +199,23 @@ impl MailboxConfig {
         self
     }
 
+    /// Makes the mailbox **demand-driven**: it starts with no room, and the actor grants it
+    /// with [`Demand::request`](crate::Demand::request)`(n)`, as a Reactive Streams subscriber
+    /// does (get the [`Demand`](crate::Demand) from
+    /// [`BoundedMailbox::demand`](crate::BoundedMailbox::demand) and hand it to the actor).
+    /// A message taken out spends one unit of demand; nothing comes back by itself. The
+    /// capacity bounds the demand outstanding (granted and not yet taken out), so it still
+    /// bounds the queue.
+    ///
+    /// Under `Block` a sender without demand waits for it; under `DropNewest` and `Reject` it
+    /// is refused as when full. `DropOldest` is refused here (with no demand there is nothing
+    /// to evict; switched to live, it refuses as `Reject` does), and so are
+    /// [`credits`](Self::credits), which grant room automatically.
+    pub fn demand(mut self) -> Self {
+        self.demand = true;
+        self
+    }
+
     /// The capacity.
     pub fn get_capacity(&self) -> usize {
         self.capacity
@@ -236,6 +256,11 @@ impl MailboxConfig {
         self.refill
     }
 
+    /// Whether the mailbox is demand-driven ([`demand`](Self::demand)).
+    pub fn get_demand(&self) -> bool {
+        self.demand
+    }
+
     /// Checks the configuration.
     ///
     /// # Errors
@@ -245,7 +270,8 @@ impl MailboxConfig {
     /// [`ConfigError::ZeroTtl`] for a `ttl` of zero, [`ConfigError::Sojourn`] for a sojourn
     /// target of zero or not below its interval, [`ConfigError::RateLimit`] for a rate limit
     /// with a zero count, period or burst, [`ConfigError::Credits`] for a refill batch of 0
-    /// or above the capacity, or credits under `DropOldest`.
+    /// or above the capacity, or credits under `DropOldest`, [`ConfigError::Demand`] for
+    /// demand under `DropOldest` or with credits.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mailbox = || self.name.as_deref().unwrap_or("<unnamed>").to_owned();
         check_capacity(self.capacity, mailbox)?;
@@ -276,6 +302,13 @@ impl MailboxConfig {
                     policy: self.policy,
                 });
             }
+        }
+        if self.demand && (self.refill.is_some() || self.policy == OverflowPolicy::DropOldest) {
+            return Err(ConfigError::Demand {
+                mailbox: mailbox(),
+                policy: self.policy,
+                credits: self.refill.is_some(),
+            });
         }
         if let Some(limit) = self.rate {
             if !limit.is_valid() {
@@ -313,6 +346,7 @@ impl fmt::Debug for MailboxConfig {
             .field("sojourn", &self.sojourn)
             .field("rate", &self.rate)
             .field("refill", &self.refill)
+            .field("demand", &self.demand)
             .finish()
     }
 }
@@ -380,6 +414,17 @@ pub enum ConfigError {
         capacity: usize,
         /// The policy.
         policy: OverflowPolicy,
+    },
+    /// Demand under `DropOldest` (nothing to evict without demand), or with credits (which
+    /// grant room by themselves).
+    #[error("mailbox `{mailbox}`: demand needs a policy other than drop_oldest and no credits, got policy {policy}, credits {credits}")]
+    Demand {
+        /// The mailbox's name.
+        mailbox: String,
+        /// The policy.
+        policy: OverflowPolicy,
+        /// Whether credits were asked for too.
+        credits: bool,
     },
     /// A worker pool's sizes are out of order: it needs `1 <= min <= initial <= max`.
     #[error("pool `{mailbox}`: sizes must satisfy 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}")]
@@ -477,5 +522,20 @@ mod tests {
         );
         let zero = Sojourn::new(Duration::ZERO, Duration::from_millis(5));
         assert!(MailboxConfig::new(4).sojourn(zero).validate().is_err());
+        let err = MailboxConfig::new(4)
+            .name("q")
+            .demand()
+            .policy(OverflowPolicy::DropOldest)
+            .validate();
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "mailbox `q`: demand needs a policy other than drop_oldest and no credits, got policy drop_oldest, credits false"
+        );
+        let both = MailboxConfig::new(4).demand().credits(2).validate();
+        assert!(matches!(
+            both,
+            Err(ConfigError::Demand { credits: true, .. })
+        ));
+        assert!(MailboxConfig::new(4).demand().validate().is_ok());
     }
 }

@@ -31,11 +31,21 @@
 //!
 //! # Plugging in
 //!
-//! This is the one place a later limit plugs into: the mailbox's capacity gives permits back
-//! as messages are taken out; credits granted by a consumer would [`add`](Permits::add) them
-//! on demand instead; rate tokens would `add` them as time passes; an adaptive limit would
-//! [`resize`](Permits::resize). Each of them only changes the count; the waiting and
-//! closing protocols stay as they are.
+//! This is the one place the limits plug into, and each only changes the count; the waiting
+//! and closing protocols stay as they are:
+//!
+//! - a plain mailbox gives a permit back as each message is taken out;
+//! - with credits, the driver [`add`](Permits::add)s them back as messages are *finished*,
+//!   in batches (`driver.rs`);
+//! - with demand, the consumer grants them with `Demand::request` (`demand.rs`), and none
+//!   comes back by itself ([`granted_later`](Permits::granted_later),
+//!   [`set_limit`](Permits::set_limit));
+//! - an adaptive limit [`resize`](Permits::resize)s the count (`set_capacity`);
+//! - an outlet (`outlet.rs`) is the same count between an actor and the reader of its
+//!   output stream, given back as the reader takes items.
+//!
+//! Rate tokens are the one limit kept apart (`rate.rs`): a token is a slot in time, not a
+//! count, so a sender that waits for one reserves its slot instead of registering here.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
@@ -91,6 +101,16 @@ impl Permits {
         }
     }
 
+    /// `capacity` permits of which none is available yet: they are granted later, with
+    /// [`add`](Self::add) (demand, see `demand.rs`).
+    pub(crate) fn granted_later(capacity: usize) -> Self {
+        debug_assert!(i32::try_from(capacity).is_ok());
+        Permits {
+            word: CachePadded::new(AtomicU64::new(0)),
+            capacity: AtomicUsize::new(capacity),
+        }
+    }
+
     /// Takes one permit, if one is available and the count is not closed.
     pub(crate) fn try_acquire(&self) -> Result<(), Refused> {
         // Relaxed: only a guess for the CAS, which reads the latest value.
@@ -135,6 +155,14 @@ impl Permits {
         // AcqRel: as in `add`.
         self.word.fetch_add(permits(delta), AcqRel);
         delta
+    }
+
+    /// Sets the capacity to `capacity` without adding or removing permits: with demand, the
+    /// capacity bounds the demand outstanding, and permits exist only once granted.
+    pub(crate) fn set_limit(&self, capacity: usize) {
+        debug_assert!(i32::try_from(capacity).is_ok());
+        // Relaxed: a setting read on its own.
+        self.capacity.store(capacity, Relaxed);
     }
 
     /// Claims one permit held beyond the capacity (there is one while fewer than none are

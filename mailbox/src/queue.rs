@@ -49,6 +49,14 @@ impl<T> MailboxQueue<T> {
         }
     }
 
+    /// A queue of `capacity` permits, none available until granted (demand).
+    pub(crate) fn granted_later(capacity: usize) -> Self {
+        MailboxQueue {
+            permits: Permits::granted_later(capacity),
+            items: unbounded(),
+        }
+    }
+
     pub(crate) fn permits(&self) -> &Permits {
         &self.permits
     }

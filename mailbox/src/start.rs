@@ -246,6 +246,12 @@ where
         self.addr.clone()
     }
 
+    /// The mailbox's [`Demand`](crate::Demand), if it was made with
+    /// [`MailboxConfig::demand`]: the handle to give the actor, which grants room with it.
+    pub fn demand(&self) -> Option<crate::Demand> {
+        self.addr.demand()
+    }
+
     /// A weak address of the mailbox, which does not keep the actor alive: the one to give
     /// the actor itself.
     pub fn downgrade(&self) -> WeakBoundedAddr<A> {
