@@ -49,10 +49,10 @@ pub use actix_backpressure_mailbox::{
     Backpressured, BackpressuredExt, BoundedActorExt, BoundedAddr, BoundedMailbox,
     BoundedRecipient, BoundedRequest, BoundedTell, ConfigError, ConfigFileError, Demand,
     DropReason, Dropped, MailboxConfig, MailboxConfigs, MailboxOverrides, MailboxProbe,
-    MailboxStats, OverflowPolicy, PauseGate, PoolScaler, PressureSample, RateLimit, SendError,
-    SendPermit, Sojourn, TrySendError, UnknownPolicy, WeakBoundedAddr, WeakBoundedRecipient,
-    WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR, DEFAULT_BATCH, DEFAULT_CAPACITY,
-    MAX_CAPACITY,
+    MailboxStats, Outlet, OutletStream, OverflowPolicy, PauseGate, PoolScaler, PressureSample,
+    RateLimit, SendError, SendPermit, Sojourn, TrySendError, UnknownPolicy, WeakBoundedAddr,
+    WeakBoundedRecipient, WorkerPool, WorkerPoolBuilder, WorkerStats, CONFIG_ENV_VAR,
+    DEFAULT_BATCH, DEFAULT_CAPACITY, MAX_CAPACITY,
 };
 // The streams of `PauseGate::wrap` and `PauseGate::interval`.
 pub use actix_backpressure_mailbox::{Gated, Ticks};

@@ -11,6 +11,10 @@
 //! - [`BoundedActorExt`]: `start_bounded` and friends, for every actor with a [`actix::Context`].
 //! - [`BoundedAddr`] / [`BoundedRecipient`]: `send`, `send_timeout`, `tell`, `try_send`,
 //!   `do_send`, plus `len`, `capacity`, `policy`, `is_closed` and [`MailboxStats`].
+//! - Demand and flow: [`MailboxConfig::credits`] (a window refilled as work finishes),
+//!   [`MailboxConfig::demand`] with [`Demand::request`], [`BoundedAddr::reserve`] and
+//!   [`BoundedAddr::feed`] (room before the message), [`Outlet`] (an actor's output as a
+//!   stream that respects its reader's demand).
 //! - [`SendError`] / [`TrySendError`]: hand the message back whenever it was never queued.
 //!   With the feature `actix-web`, they answer actix-web handlers (`?`): see `web`.
 //!
@@ -38,6 +42,7 @@ mod error;
 mod gate;
 mod hook;
 pub mod metrics;
+mod outlet;
 mod permit;
 mod permits;
 mod policy;
@@ -69,6 +74,7 @@ pub use demand::Demand;
 pub use error::{SendError, TrySendError};
 pub use gate::{Gated, PauseGate, Ticks};
 pub use hook::{DropReason, Dropped};
+pub use outlet::{Outlet, OutletStream};
 pub use permit::SendPermit;
 pub use policy::{OverflowPolicy, UnknownPolicy};
 pub use pool::{PoolScaler, WorkerPool, WorkerPoolBuilder, WorkerStats};

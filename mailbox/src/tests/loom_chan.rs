@@ -41,7 +41,7 @@ pub(super) fn chan(capacity: usize) -> Chan<Model> {
 
 /// A waker that records that it was woken.
 #[derive(Default)]
-pub(super) struct Flag(AtomicBool);
+pub(super) struct Flag(pub(super) AtomicBool);
 
 impl Wake for Flag {
     fn wake(self: StdArc<Self>) {

@@ -2,4 +2,5 @@
 //! actix-backpressure-mailbox --lib --release loom` (see `scripts/test`).
 
 mod loom_chan;
+mod loom_outlet;
 mod loom_queue;
