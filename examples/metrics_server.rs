@@ -28,6 +28,11 @@
 //! aiming at 20 ms in the mailbox), so `supervisor_mailbox_limit{actor="adaptive"}` follows
 //! the load and `supervisor_actions_total` counts `resize`.
 //!
+//! Two more, `credits` (a credit window of 64, refilled 16 at a time) and `paced` (a rate
+//! limit of 300/s), fed by one producer each, show `mailbox_credits_outstanding`, the time
+//! senders waited for rate tokens (`mailbox_rate_wait_seconds`) and the 5 ms requests
+//! refused as `rate_limited`.
+//!
 //! Each second it prints every mailbox's depth and its `lost`: the messages offered but not
 //! handled (`settled() - handled`: dropped, evicted, rejected, timed out, stopped or closed).
 //! Under `block` the policy drops nothing: its `lost` are the requests that `send_timeout`
@@ -42,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_backpressure::prelude::*;
-use actix_backpressure::{GateUpstream, Gradient};
+use actix_backpressure::{GateUpstream, Gradient, RateLimit};
 
 /// A consumer that takes about 2 ms per message, one at a time.
 struct Consumer;
@@ -217,6 +222,22 @@ fn main() {
             .expect("valid bounds and controller");
         actix::spawn(produce(adaptive.clone(), PauseGate::new(), deadline));
         mailboxes.push((adaptive, String::new()));
+        // A credit window (credits outstanding) and a rate limit (time waiting for tokens,
+        // and the 5 ms requests refused as rate-limited when the next token is later).
+        for (name, config) in [
+            ("credits", MailboxConfig::new(64).credits(16)),
+            (
+                "paced",
+                MailboxConfig::new(64).rate_limit(RateLimit::per_second(300)),
+            ),
+        ] {
+            let arbiter = Arbiter::new();
+            let addr = BoundedMailbox::new(config.name(name))
+                .expect("a valid configuration")
+                .start_in_arbiter(&arbiter.handle(), |_| Consumer);
+            actix::spawn(produce(addr.clone(), PauseGate::new(), deadline));
+            mailboxes.push((addr, String::new()));
+        }
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let line: Vec<String> = mailboxes

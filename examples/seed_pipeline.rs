@@ -1,5 +1,6 @@
 //! The classic back-pressure demo: a fast producer, a slow consumer and a small bounded mailbox
-//! between them, run under each overflow policy, then with a token bucket.
+//! between them, run under each overflow policy, then with the seed's other three ways of
+//! applying back-pressure: credits, pause/resume and a token bucket.
 //!
 //! A `Producer` actor makes 10 items a second and hands each to the `Consumer` with
 //! `BoundedAddr::tell`, making its next item only once that `tell` has returned. The
@@ -7,7 +8,17 @@
 //! `AtomicResponse`, so the actor takes no other message while it works). The mailbox holds 4
 //! items, so it fills within a second and the policy decides what happens to the surplus.
 //!
-//! The last variant, `token_bucket`, keeps `Block` and adds a rate limit a little under the
+//! The three last variants keep `Block` and hold the producer another way:
+//!
+//! - `credits`: the mailbox is a credit window of 4 (`MailboxConfig::credits`), granted back
+//!   as the consumer *finishes* each item, so at most 4 items are in flight, the one being
+//!   worked on included: the mailbox never holds more than 3.
+//! - `pause_resume`: a `PressureSupervisor` watches the mailbox and pauses the producer (a
+//!   `PauseGate` it checks before making each item, registered as the mailbox's upstream)
+//!   once the mailbox is full, and resumes it once it is down to 1: the producer waits
+//!   paused, between items, rather than inside `tell`.
+//!
+//! The last one, `token_bucket`, adds a rate limit a little under the
 //! consumer's pace (`MailboxConfig::rate_limit`, 1.8 items a second, so that timer jitter in
 //! the consumer does not add up): the producer is held by the rate, before its items reach the
 //! mailbox, so the mailbox stays short instead of full.
@@ -20,6 +31,8 @@
 //! ```text
 //! cargo run --release --example seed_pipeline                 # every variant, then a comparison
 //! cargo run --release --example seed_pipeline -- drop_oldest  # one policy
+//! cargo run --release --example seed_pipeline -- credits      # a credit window
+//! cargo run --release --example seed_pipeline -- pause_resume # the supervisor pauses it
 //! cargo run --release --example seed_pipeline -- token_bucket # Block behind a rate limit
 //! ```
 //!
@@ -34,7 +47,7 @@ use std::time::Duration;
 use actix::fut::{ActorFutureExt, WrapFuture};
 use actix::{Actor, ActorContext, AsyncContext, AtomicResponse, Context, Handler, Message, System};
 use actix_backpressure::prelude::*;
-use actix_backpressure::RateLimit;
+use actix_backpressure::{GateUpstream, RateLimit};
 use tokio::sync::oneshot;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
@@ -56,28 +69,36 @@ const DRAIN_LIMIT_SECS: u32 = 10;
 /// Scenario seconds one variant's run may take in all before it is declared hung.
 const RUN_LIMIT_SECS: u32 = PRODUCTION_SECS + DRAIN_LIMIT_SECS + 10;
 
-const USAGE: &str = "usage: seed_pipeline [block | drop_newest | drop_oldest | reject | token_bucket | all]  (default: all)";
+const USAGE: &str = "usage: seed_pipeline [block | drop_newest | drop_oldest | reject | credits | pause_resume | token_bucket | all]  (default: all)";
 
-/// One way of running the scenario: a policy, or `Block` behind a rate limit.
+/// One way of running the scenario: a policy, or `Block` with credits, a supervisor that
+/// pauses the producer, or a rate limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     Policy(OverflowPolicy),
+    Credits,
+    PauseResume,
     TokenBucket,
 }
 
+/// The variants that are not a policy alone, by name.
+const OTHER_VARIANTS: [Variant; 3] = [Variant::Credits, Variant::PauseResume, Variant::TokenBucket];
+
 impl Variant {
-    /// Every policy, then the token bucket.
+    /// Every policy, then the other ways.
     fn all() -> Vec<Variant> {
         OverflowPolicy::ALL
             .into_iter()
             .map(Variant::Policy)
-            .chain([Variant::TokenBucket])
+            .chain(OTHER_VARIANTS)
             .collect()
     }
 
     fn name(self) -> &'static str {
         match self {
             Variant::Policy(policy) => policy.as_str(),
+            Variant::Credits => "credits",
+            Variant::PauseResume => "pause_resume",
             Variant::TokenBucket => "token_bucket",
         }
     }
@@ -86,6 +107,9 @@ impl Variant {
     fn config(self) -> MailboxConfig {
         match self {
             Variant::Policy(policy) => MailboxConfig::new(CAPACITY).policy(policy),
+            // A credit back as each item is finished.
+            Variant::Credits => MailboxConfig::new(CAPACITY).credits(1),
+            Variant::PauseResume => MailboxConfig::new(CAPACITY).policy(OverflowPolicy::Block),
             Variant::TokenBucket => MailboxConfig::new(CAPACITY)
                 .policy(OverflowPolicy::Block)
                 .rate_limit(RateLimit::new(CONSUME_PER_SEC * 9, SECOND * 10)),
@@ -110,6 +134,8 @@ struct Tally {
     produced: AtomicU64,
     /// Time the producer spent inside `tell`, in nanoseconds.
     held_nanos: AtomicU64,
+    /// Time the producer spent paused (between items), in nanoseconds.
+    paused_nanos: AtomicU64,
     /// Items whose work the consumer finished.
     finished: AtomicU64,
     /// How many items had been produced after each handled one when the consumer picked it
@@ -128,6 +154,10 @@ struct Tally {
 impl Tally {
     fn held(&self) -> Duration {
         Duration::from_nanos(self.held_nanos.load(Relaxed))
+    }
+
+    fn paused(&self) -> Duration {
+        Duration::from_nanos(self.paused_nanos.load(Relaxed))
     }
 
     /// The drop hook.
@@ -183,6 +213,9 @@ struct ProducerReport {
     produced: u64,
     /// Sum of the time its `tell` awaits took.
     held: Duration,
+    /// Time it was paused before making an item, and how many times.
+    paused: Duration,
+    pauses: u64,
     /// `tell`s that handed the item back (dropped on arrival or rejected).
     refused: u64,
 }
@@ -192,6 +225,8 @@ struct ProducerReport {
 /// `done` and stops when production is over.
 struct Producer {
     target: BoundedAddr<Consumer>,
+    /// Checked before each item: paused by the supervisor (`pause_resume`).
+    gate: PauseGate,
     tally: Arc<Tally>,
     done: Option<oneshot::Sender<ProducerReport>>,
 }
@@ -200,7 +235,11 @@ impl Actor for Producer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let production = produce(self.target.clone(), Arc::clone(&self.tally));
+        let production = produce(
+            self.target.clone(),
+            self.gate.clone(),
+            Arc::clone(&self.tally),
+        );
         ctx.wait(production.into_actor(self).map(|report, act, ctx| {
             if let Some(done) = act.done.take() {
                 let _ = done.send(report);
@@ -211,7 +250,11 @@ impl Actor for Producer {
 }
 
 /// The producer's loop.
-async fn produce(target: BoundedAddr<Consumer>, tally: Arc<Tally>) -> ProducerReport {
+async fn produce(
+    target: BoundedAddr<Consumer>,
+    gate: PauseGate,
+    tally: Arc<Tally>,
+) -> ProducerReport {
     let period = SECOND / PRODUCE_PER_SEC;
     let start = Instant::now();
     let end = start + SECOND * PRODUCTION_SECS;
@@ -219,6 +262,20 @@ async fn produce(target: BoundedAddr<Consumer>, tally: Arc<Tally>) -> ProducerRe
     let mut next = start;
     while next < end {
         sleep_until(next).await;
+        if gate.is_paused() {
+            let paused = Instant::now();
+            gate.opened().await;
+            let paused = paused.elapsed();
+            report.paused += paused;
+            report.pauses += 1;
+            tally.paused_nanos.fetch_add(
+                u64::try_from(paused.as_nanos()).unwrap_or(u64::MAX),
+                Relaxed,
+            );
+            if Instant::now() >= end {
+                break;
+            }
+        }
         report.produced += 1;
         tally.produced.store(report.produced, Relaxed);
         let asked = Instant::now();
@@ -293,6 +350,25 @@ impl Summary {
         let policy =
             match self.variant {
                 Variant::Policy(policy) => policy,
+                Variant::Credits => {
+                    return (
+                        self.lost() == 0
+                            && self.report.held > window / 2
+                            && self.max_depth < CAPACITY as u64,
+                        "nothing lost; at most 4 in flight, so the mailbox holds at most 3 beside \
+                     the item being worked on",
+                    )
+                }
+                Variant::PauseResume => {
+                    return (
+                        self.lost() == 0
+                            && self.report.pauses >= 2
+                            && self.report.paused > self.report.held
+                            && self.report.paused + self.report.held > window / 2,
+                        "nothing lost; the supervisor pauses the producer at a full mailbox and \
+                     resumes it at 1, so it waits paused rather than inside tell",
+                    )
+                }
                 Variant::TokenBucket => return (
                     self.lost() == 0
                         && self.report.held > window / 2
@@ -360,6 +436,13 @@ impl Summary {
             self.report.held.as_millis(),
             scenario_secs(s.sender_blocked),
         );
+        if self.report.pauses > 0 {
+            println!(
+                "    producer paused {} times, {:.1} s in all",
+                self.report.pauses,
+                scenario_secs(self.report.paused),
+            );
+        }
         let last: Vec<String> = self.last_handled.iter().map(|n| format!("#{n}")).collect();
         println!(
             "    last handled {} (newest produced #{}); mean lag {:.1} items; deepest {}/{CAPACITY}",
@@ -412,6 +495,14 @@ impl Summary {
 fn describe(variant: Variant) -> &'static str {
     let policy = match variant {
         Variant::Policy(policy) => policy,
+        Variant::Credits => {
+            return "Block with a credit window of 4, a credit back as each item is finished: the \
+                    producer's tell waits for a credit"
+        }
+        Variant::PauseResume => {
+            return "Block, watched by a supervisor that pauses the producer when the mailbox is \
+                    full and resumes it at 1"
+        }
         Variant::TokenBucket => {
             return "Block behind a rate limit just under the consumer's pace: the producer's tell \
                     waits for a token"
@@ -436,13 +527,14 @@ fn sample(label: &str, at: Duration, sink: &BoundedAddr<Consumer>, tally: &Tally
         .map(|&reason| stats.dropped(reason))
         .sum();
     println!(
-        "    {label:>7} {:>5.1}s  {:>3}/{CAPACITY}  {:>8}  {:>7}  {:>5}  {:>5.1}s",
+        "    {label:>7} {:>5.1}s  {:>3}/{CAPACITY}  {:>8}  {:>7}  {:>5}  {:>5.1}s  {:>5.1}s",
         scenario_secs(at),
         sink.len(),
         tally.produced.load(Relaxed),
         stats.handled,
         lost,
         scenario_secs(tally.held()),
+        scenario_secs(tally.paused()),
     );
 }
 
@@ -461,17 +553,37 @@ async fn run(variant: Variant) -> Summary {
     }
     .start_bounded(config);
 
+    // `pause_resume`: the supervisor, watching often enough for a producer of 10/s.
+    let gate = PauseGate::new();
+    let supervisor = (variant == Variant::PauseResume).then(|| {
+        let supervisor = PressureSupervisor::start();
+        let policy = PressurePolicy::new()
+            .interval(SECOND / 50)
+            .high_watermark(1.0)
+            .low_watermark(1.0 / CAPACITY as f64)
+            .saturated_after(Duration::ZERO)
+            .recovered_after(Duration::ZERO);
+        supervisor
+            .watch(&sink, policy)
+            .expect("a valid pressure policy");
+        supervisor
+            .add_upstream(&sink, GateUpstream::new("producer", gate.clone()))
+            .expect("the mailbox is watched");
+        supervisor
+    });
+
     let start = Instant::now();
     let (done, report) = oneshot::channel();
     Producer {
         target: sink.clone(),
+        gate,
         tally: Arc::clone(&tally),
         done: Some(done),
     }
     .start();
 
     println!("  timeline (s = scenario seconds; lost = dropped + evicted + rejected + ...)");
-    println!("                  t  depth  produced  handled   lost   held");
+    println!("                  t  depth  produced  handled   lost   held  paused");
     let every = SECOND * TIMELINE_EVERY_SECS;
     let mut at = every;
     while at < SECOND * PRODUCTION_SECS {
@@ -496,6 +608,9 @@ async fn run(variant: Variant) -> Summary {
     sample("drained", start.elapsed(), &sink, &tally);
 
     let stats = sink.stats();
+    if let Some(supervisor) = supervisor {
+        supervisor.stop();
+    }
     // The last address goes: the consumer stops once its mailbox is empty.
     drop(sink);
     let consumer_stopped = timeout(SECOND * DRAIN_LIMIT_SECS, stopped).await.is_ok();
@@ -547,7 +662,7 @@ async fn run(variant: Variant) -> Summary {
 fn print_table(summaries: &[Summary]) {
     println!("comparison (held: scenario seconds of the {PRODUCTION_SECS} s window)");
     println!(
-        "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7} {:>5}  {:<9}  checks",
+        "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7} {:>5}  {:<9}  checks",
         "variant",
         "produced",
         "handled",
@@ -556,6 +671,8 @@ fn print_table(summaries: &[Summary]) {
         "rejected",
         "stopped",
         "held",
+        "paused",
+        "deepest",
         "lag",
         "accounted",
     );
@@ -563,7 +680,7 @@ fn print_table(summaries: &[Summary]) {
         let st = &s.stats;
         let yes = |ok: bool| if ok { "yes" } else { "NO" };
         println!(
-            "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6.1}s {:>5.1}  {:<9}  {}",
+            "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6.1}s {:>6.1}s {:>5}/{CAPACITY} {:>5.1}  {:<9}  {}",
             s.variant.name(),
             s.report.produced,
             st.handled,
@@ -572,12 +689,17 @@ fn print_table(summaries: &[Summary]) {
             st.rejected,
             st.stopped,
             scenario_secs(s.report.held),
+            scenario_secs(s.report.paused),
+            s.max_depth,
             s.mean_lag,
             yes(s.accounted()),
             yes(s.all_ok()),
         );
     }
-    println!("  (lag: items produced after a handled item by the time the consumer picked it up)");
+    println!("  (lag: items produced after a handled item by the time the consumer picked it up;");
+    println!(
+        "   deepest: the most queued after a tell; paused: waiting for the supervisor's resume)"
+    );
 }
 
 /// What the command line asks for.
@@ -592,12 +714,22 @@ fn parse_args() -> Result<Command, String> {
     match args.as_slice() {
         [] => Ok(Command::Run(Variant::all())),
         [arg] if arg == "all" => Ok(Command::Run(Variant::all())),
-        [arg] if arg == "token_bucket" => Ok(Command::Run(vec![Variant::TokenBucket])),
+        [arg] if OTHER_VARIANTS.iter().any(|v| v.name() == arg) => Ok(Command::Run(
+            OTHER_VARIANTS
+                .into_iter()
+                .filter(|v| v.name() == arg)
+                .collect(),
+        )),
         [arg] if arg == "-h" || arg == "--help" => Ok(Command::Help),
         [arg] => arg
             .parse::<OverflowPolicy>()
             .map(|policy| Command::Run(vec![Variant::Policy(policy)]))
-            .map_err(|err| format!("{err}, or `token_bucket`, or `all` to run each in turn")),
+            .map_err(|err| {
+                format!(
+                    "{err}, or `credits`, `pause_resume`, `token_bucket`, or `all` to run each in \
+                     turn"
+                )
+            }),
         [_, extra, ..] => Err(format!("unexpected extra argument `{extra}`")),
     }
 }

@@ -164,6 +164,21 @@ async fn exercise() {
     limited.try_send(Item(1)).unwrap();
     assert!(limited.try_send(Item(2)).is_err());
     until(|| limited.stats().settled() == 2).await;
+    // Under `Block`, the second send waits for its token instead (the token-wait histogram).
+    let (actor, _) = Recorder::new();
+    let paced = actor.start_bounded(
+        MailboxConfig::new(8)
+            .rate_limit(RateLimit::new(1, Duration::from_millis(50)))
+            .name("contract_rate_wait"),
+    );
+    paced.tell(Item(1)).await.unwrap();
+    paced.tell(Item(2)).await.unwrap();
+    assert!(paced.stats().rate_waited > Duration::ZERO);
+
+    // Credits outstanding: a credit window (the gauge exists only for such mailboxes).
+    let (actor, _) = Recorder::new();
+    let credited = actor.start_bounded(MailboxConfig::new(4).credits(2).name("contract_credits"));
+    credited.send(Item(1)).await.unwrap();
 
     // Block: one sender waits ~150 ms for room, another times out; then the actor is held and
     // stopped with a message queued (stopped), and a send after that finds it closed.

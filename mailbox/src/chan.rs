@@ -585,6 +585,10 @@ impl<A: Actor> Observed for Chan<A> {
         self.consumers.idle()
     }
 
+    fn credits(&self) -> Option<usize> {
+        Chan::credits(self)
+    }
+
     fn wait_for_room(&self) -> RoomRegistration<'_> {
         Chan::wait_for_room(self)
     }

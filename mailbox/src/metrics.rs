@@ -9,7 +9,8 @@
 //! - the wait and handler histograms are recorded for one message in [`TIMING_SAMPLE`] per
 //!   sending thread;
 //! - [`mailbox_sender_blocked_seconds`](MAILBOX_SENDER_BLOCKED_SECONDS) is recorded for every
-//!   wait for room, when the wait ends.
+//!   wait for room, and [`mailbox_rate_wait_seconds`](MAILBOX_RATE_WAIT_SECONDS) for every
+//!   wait for a rate token, when the wait ends.
 //!
 //! Mailboxes with the same name and policy add up into one series (the capacity too), unless
 //! they are told apart with [`MailboxConfig::metrics_instance`](crate::MailboxConfig::metrics_instance).
@@ -141,6 +142,16 @@ pub const MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL: &str = "mailbox_sender_blocked_s
 /// The deprecated name, for the library's own use until it goes.
 #[allow(deprecated)]
 const BLOCKED_WHOLE_SECONDS: &str = MAILBOX_SENDER_BLOCKED_SECONDS_TOTAL;
+/// `mailbox_rate_wait_seconds` (histogram): how long each sender that waited for a token of
+/// the mailbox's [`rate_limit`](crate::MailboxConfig::rate_limit) waited, recorded when the
+/// wait ends. Apart from [`MAILBOX_SENDER_BLOCKED_SECONDS`]: the mailbox was not full.
+pub const MAILBOX_RATE_WAIT_SECONDS: &str = "mailbox_rate_wait_seconds";
+/// `mailbox_credits_outstanding` (gauge): credits granted and not yet used by a sender, for a
+/// mailbox with [`credits`](crate::MailboxConfig::credits) or
+/// [`demand`](crate::MailboxConfig::demand) (only those have the series): how many messages
+/// senders may queue now without waiting. Time spent waiting for a credit is
+/// [`MAILBOX_SENDER_BLOCKED_SECONDS`].
+pub const MAILBOX_CREDITS_OUTSTANDING: &str = "mailbox_credits_outstanding";
 /// `mailbox_wait_seconds` (histogram): time from enqueue to handler start.
 pub const MAILBOX_WAIT_SECONDS: &str = "mailbox_wait_seconds";
 /// `mailbox_handler_seconds` (histogram): handler run time; for a request, until its response
@@ -207,6 +218,20 @@ pub const METRICS: &[MetricSpec] = &[
     .with_optional_labels(INSTANCE)
     .deprecated(),
     MetricSpec::new(
+        MAILBOX_RATE_WAIT_SECONDS,
+        MetricKind::Histogram,
+        SERIES,
+        "Time each sender waited for a token of the mailbox's rate limit.",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
+        MAILBOX_CREDITS_OUTSTANDING,
+        MetricKind::Gauge,
+        SERIES,
+        "Credits granted and not yet used by a sender (mailboxes with credits or demand).",
+    )
+    .with_optional_labels(INSTANCE),
+    MetricSpec::new(
         MAILBOX_WAIT_SECONDS,
         MetricKind::Histogram,
         SERIES,
@@ -240,10 +265,10 @@ pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use imp::refresh;
 #[cfg(feature = "metrics")]
-pub(crate) use imp::{record_blocked, register, sample_tick, Timers};
+pub(crate) use imp::{record_blocked, record_rate_wait, register, sample_tick, Timers};
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use noop::{record_blocked, register, sample_tick, Timers};
+pub(crate) use noop::{record_blocked, record_rate_wait, register, sample_tick, Timers};
 
 #[cfg(feature = "metrics")]
 mod imp {
@@ -286,6 +311,8 @@ mod imp {
     struct Figures {
         depth: u64,
         capacity: u64,
+        /// Credits outstanding, if a mailbox of the series has credits or demand.
+        credits: Option<u64>,
         enqueued: u64,
         handled: u64,
         dropped: [u64; DropReason::ALL.len()],
@@ -302,6 +329,7 @@ mod imp {
             Figures {
                 depth: 0,
                 capacity: 0,
+                credits: None,
                 enqueued: stats.enqueued,
                 handled: stats.handled,
                 dropped,
@@ -327,6 +355,7 @@ mod imp {
             Figures {
                 depth: 0,
                 capacity: 0,
+                credits: None,
                 enqueued: self.enqueued.saturating_sub(earlier.enqueued),
                 handled: self.handled.saturating_sub(earlier.handled),
                 dropped,
@@ -423,6 +452,9 @@ mod imp {
                 let f = figures.entry(entry.series.clone()).or_default();
                 f.depth += mailbox.len() as u64;
                 f.capacity += mailbox.capacity() as u64;
+                if let Some(credits) = mailbox.credits() {
+                    *f.credits.get_or_insert(0) += credits as u64;
+                }
                 f.add_counts(&now.since(&entry.credited));
                 entry.last = now;
                 // Dropped once the lock is released: the last `Arc` of a mailbox runs its
@@ -480,6 +512,9 @@ mod imp {
         let labels = series.labels();
         metrics::gauge!(MAILBOX_DEPTH, &labels).set(f.depth as f64);
         metrics::gauge!(MAILBOX_CAPACITY, &labels).set(f.capacity as f64);
+        if let Some(credits) = f.credits {
+            metrics::gauge!(MAILBOX_CREDITS_OUTSTANDING, &labels).set(credits as f64);
+        }
         metrics::counter!(MAILBOX_ENQUEUED_TOTAL, &labels).absolute(f.enqueued);
         metrics::counter!(MAILBOX_HANDLED_TOTAL, &labels).absolute(f.handled);
         metrics::counter!(BLOCKED_WHOLE_SECONDS, &labels).absolute(f.blocked.as_secs());
@@ -510,6 +545,11 @@ mod imp {
     /// Records one wait for room in `core`'s mailbox, as it ends.
     pub(crate) fn record_blocked(core: &Core, waited: Duration) {
         metrics::histogram!(MAILBOX_SENDER_BLOCKED_SECONDS, &series_labels(core)).record(waited);
+    }
+
+    /// Records one wait for a rate token in `core`'s mailbox, as it ends.
+    pub(crate) fn record_rate_wait(core: &Core, waited: Duration) {
+        metrics::histogram!(MAILBOX_RATE_WAIT_SECONDS, &series_labels(core)).record(waited);
     }
 
     /// The labels of `core`'s series now (its capped instance included).
@@ -581,6 +621,9 @@ mod noop {
 
     #[inline]
     pub(crate) fn record_blocked(_: &crate::core::Core, _: std::time::Duration) {}
+
+    #[inline]
+    pub(crate) fn record_rate_wait(_: &crate::core::Core, _: std::time::Duration) {}
 
     #[inline]
     pub(crate) fn sample_tick() -> bool {

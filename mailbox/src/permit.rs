@@ -97,7 +97,7 @@ impl<A: Actor> BoundedAddr<A> {
         if let Some(limiter) = &chan.core.rate {
             // Holding the room meanwhile: dropped (cancelled) here, the permit gives it back.
             if let Some(slot) = limiter.reserve_before(None) {
-                tokio::time::sleep_until(slot).await;
+                crate::send::wait_for_token(&chan.core, slot).await;
             }
         }
         Some(permit)

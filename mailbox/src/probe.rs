@@ -16,6 +16,8 @@ pub(crate) trait Observed: Send + Sync {
     fn is_closed(&self) -> bool;
     fn waiting_senders(&self) -> usize;
     fn idle_consumers(&self) -> usize;
+    /// Credits a sender may use now, for a mailbox with credits or demand.
+    fn credits(&self) -> Option<usize>;
     /// Registers a sender about to wait for room (see `room.rs`).
     fn wait_for_room(&self) -> RoomRegistration<'_>;
 }

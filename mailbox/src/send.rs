@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::chan::{Refusal, Sink};
+use crate::core::Core;
 use crate::envelope::MsgEnvelope;
 use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
 
@@ -219,7 +220,7 @@ where
             (Verdict::Drop(reason), _) => break reason,
             // A token reserved, its slot before the deadline: sleep until then, and try again
             // with it. Not counted as blocked: the supervisor reads that as a full mailbox.
-            (Verdict::WaitSlot(slot), _) => tokio::time::sleep_until(slot).await,
+            (Verdict::WaitSlot(slot), _) => wait_for_token(sink.core(), slot).await,
             // Not made for `Waits::Until`; refused rather than trusted to be impossible.
             (Verdict::WaitToken, _) => break DropReason::RateLimited,
             // Register, look once more, then sleep: a slot freed between the failed attempt
@@ -250,6 +251,18 @@ where
     let msg = refuse(sink, (*env).into_msg(), reason);
     spend_budget().await;
     Err(send_error(reason, msg))
+}
+
+/// Sleeps until `slot`, the instant a reserved rate token is the sender's; counts the wait
+/// (`rate_waited`, `mailbox_rate_wait_seconds`) once it is over.
+pub(crate) async fn wait_for_token(core: &Core, slot: Instant) {
+    let started = Instant::now();
+    tokio::time::sleep_until(slot).await;
+    let waited = started.elapsed();
+    core.counters.add_rate_waited(waited);
+    if core.timing {
+        crate::metrics::record_rate_wait(core, waited);
+    }
 }
 
 /// The error for a message refused for `reason`.

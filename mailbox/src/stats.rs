@@ -44,8 +44,14 @@ pub struct MailboxStats {
     pub rate_limited: u64,
     /// Messages sent after the mailbox closed.
     pub closed: u64,
-    /// Time senders spent waiting for room under `Block`, added up over all senders.
+    /// Time senders spent waiting for room under `Block`, added up over all senders. With
+    /// [`credits`](crate::MailboxConfig::credits) or [`demand`](crate::MailboxConfig::demand),
+    /// this is the time they waited for a credit.
     pub sender_blocked: Duration,
+    /// Time senders spent waiting for a token of the mailbox's
+    /// [`rate_limit`](crate::MailboxConfig::rate_limit), added up over all senders (not
+    /// counted in `sender_blocked`: the mailbox was not full).
+    pub rate_waited: Duration,
 }
 
 impl MailboxStats {
@@ -98,6 +104,7 @@ pub(crate) struct Counters {
 struct ProducerCounters {
     enqueued: AtomicU64,
     blocked_nanos: AtomicU64,
+    rate_waited_nanos: AtomicU64,
     dropped_newest: AtomicU64,
     evicted: AtomicU64,
     rejected: AtomicU64,
@@ -163,15 +170,21 @@ impl Counters {
             rate_limited: p.rate_limited.load(Relaxed),
             closed: p.closed.load(Relaxed),
             sender_blocked: Duration::from_nanos(p.blocked_nanos.load(Relaxed)),
+            rate_waited: Duration::from_nanos(p.rate_waited_nanos.load(Relaxed)),
         }
     }
 
     pub(crate) fn add_blocked(&self, waited: Duration) {
-        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        // Saturating: a sum over all senders could in principle exceed 584 years.
-        let _ = self
-            .producer
-            .blocked_nanos
-            .fetch_update(Relaxed, Relaxed, |total| Some(total.saturating_add(nanos)));
+        add_nanos(&self.producer.blocked_nanos, waited);
     }
+
+    pub(crate) fn add_rate_waited(&self, waited: Duration) {
+        add_nanos(&self.producer.rate_waited_nanos, waited);
+    }
+}
+
+fn add_nanos(total: &AtomicU64, waited: Duration) {
+    let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+    // Saturating: a sum over all senders could in principle exceed 584 years.
+    let _ = total.fetch_update(Relaxed, Relaxed, |total| Some(total.saturating_add(nanos)));
 }
