@@ -91,9 +91,12 @@ async fn the_outstanding_demand_never_exceeds_the_capacity() {
         addr.pause();
         assert_eq!(demand.request(10), 4);
         assert_eq!(demand.request(1), 0);
+        assert_eq!(addr.probe().sample().unwrap().credits, Some(4));
         for _ in 0..4 {
             addr.try_send(Job).unwrap();
         }
+        // Granted and used: none left for a sender, all still outstanding.
+        assert_eq!(addr.probe().sample().unwrap().credits, Some(0));
         assert!(matches!(addr.try_send(Job), Err(TrySendError::Full(_))));
         assert_eq!(demand.outstanding(), 4);
         assert_eq!(addr.len(), 4);

@@ -8,26 +8,43 @@
 //!
 //! [parser]
 //! batch = 64
+//! credits = 16                                   # a credit window, refilled 16 at a time
+//! ttl = "250ms"                                  # shed what waited longer
+//! rate_limit = { count = 100, per = "1s", burst = 10 }
+//! sojourn = { target = "5ms", interval = "100ms" } # add `control_law = true` for CoDel's
 //! ```
 //!
-//! Each table names an actor (its mailbox name) and may set `capacity`, `policy` and `batch`;
-//! what it sets replaces the actor's own configuration (see
-//! [`Backpressured`](crate::Backpressured) for the whole order of precedence).
+//! Each table names an actor (its mailbox name) and may set `capacity`, `policy`, `batch`,
+//! `credits`, `ttl`, `rate_limit` and `sojourn`; what it sets replaces the actor's own
+//! configuration (see [`Backpressured`](crate::Backpressured) for the whole order of
+//! precedence). Durations are strings of a number and a unit: `ns`, `us`, `ms`, `s`, `m`, `h`.
+//! What depends on several keys (credits under `drop_oldest`, a refill above the capacity) is
+//! checked when the actor starts, as for a configuration in code.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use crate::{MailboxConfig, OverflowPolicy};
+use crate::{MailboxConfig, OverflowPolicy, RateLimit, Sojourn};
 
 /// The keys an actor's table may set.
-const KEYS: &str = "`capacity`, `policy`, `batch`";
+const KEY_NAMES: [&str; 7] = [
+    "capacity",
+    "policy",
+    "batch",
+    "credits",
+    "ttl",
+    "rate_limit",
+    "sojourn",
+];
+const KEYS: &str = "`capacity`, `policy`, `batch`, `credits`, `ttl`, `rate_limit`, `sojourn`";
 
 /// The problem with an unknown key, with the key it most likely misspells.
 fn unknown_key(key: &str) -> String {
     use actix_backpressure_names::suggest;
-    let hint = suggest::closest(key, &["capacity", "policy", "batch"])
+    let hint = suggest::closest(key, &KEY_NAMES)
         .map(|known| format!("; did you mean `{known}`?"))
         .unwrap_or_else(|| ",".to_owned());
     format!("unknown key{hint} expected one of {KEYS}")
@@ -43,6 +60,14 @@ pub struct MailboxOverrides {
     pub policy: Option<OverflowPolicy>,
     /// The batch size.
     pub batch: Option<usize>,
+    /// The credit refill batch ([`MailboxConfig::credits`]).
+    pub credits: Option<usize>,
+    /// The time to live of a queued message ([`MailboxConfig::ttl`]).
+    pub ttl: Option<Duration>,
+    /// The rate limit ([`MailboxConfig::rate_limit`]).
+    pub rate_limit: Option<RateLimit>,
+    /// The sojourn rule ([`MailboxConfig::sojourn`]).
+    pub sojourn: Option<Sojourn>,
 }
 
 impl MailboxOverrides {
@@ -56,6 +81,18 @@ impl MailboxOverrides {
         }
         if let Some(batch) = self.batch {
             config.batch = batch;
+        }
+        if let Some(refill) = self.credits {
+            config.refill = Some(refill);
+        }
+        if let Some(ttl) = self.ttl {
+            config.ttl = Some(ttl);
+        }
+        if let Some(limit) = self.rate_limit {
+            config.rate = Some(limit);
+        }
+        if let Some(sojourn) = self.sojourn {
+            config.sojourn = Some(sojourn);
         }
         config
     }
@@ -102,7 +139,9 @@ impl MailboxConfigs {
     /// # Errors
     ///
     /// A [`ConfigFileError`] naming the file: it cannot be read, is not TOML, or sets an
-    /// unknown key, an unknown policy, a capacity or batch that is not a positive integer.
+    /// unknown key, an unknown policy, a capacity, batch or credit refill that is not a
+    /// positive integer, a duration that is not a positive number with a unit, a rate limit
+    /// or sojourn rule that is not a table of its keys.
     /// Every problem in the file is listed, not just the first.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ConfigFileError> {
         let path = path.as_ref();
@@ -160,6 +199,10 @@ impl MailboxConfigs {
                         })
                         .map(|n| overrides.capacity = Some(n)),
                     "batch" => positive(value).map(|n| overrides.batch = Some(n)),
+                    "credits" => positive(value).map(|n| overrides.credits = Some(n)),
+                    "ttl" => duration(value).map(|d| overrides.ttl = Some(d)),
+                    "rate_limit" => rate_limit(value).map(|r| overrides.rate_limit = Some(r)),
+                    "sojourn" => sojourn(value).map(|r| overrides.sojourn = Some(r)),
                     "policy" => policy(value).map(|p| overrides.policy = Some(p)),
                     _ => Err(unknown_key(key)),
                 };
@@ -248,6 +291,113 @@ fn positive(value: &toml::Value) -> Result<usize, String> {
     }
 }
 
+/// A duration: a string of a positive number and a unit (`"250ms"`, `"1.5s"`).
+fn duration(value: &toml::Value) -> Result<Duration, String> {
+    let wrong = || {
+        format!(
+            "must be a duration such as \"250ms\" or \"1.5s\" (units ns, us, ms, s, m, h), got {}",
+            describe(value)
+        )
+    };
+    let text = value.as_str().ok_or_else(wrong)?.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(wrong)?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| wrong())?;
+    let seconds = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(wrong()),
+    };
+    match Duration::try_from_secs_f64(number * seconds) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!("must be above zero, got {text:?}")),
+        Err(_) => Err(wrong()),
+    }
+}
+
+/// The keys of a table value, each checked by `check`; unknown keys are refused.
+fn table_of<'a>(
+    value: &'a toml::Value,
+    keys: &[&str],
+    example: &str,
+) -> Result<&'a toml::Table, String> {
+    let table = value
+        .as_table()
+        .ok_or_else(|| format!("must be a table such as {example}, got {}", describe(value)))?;
+    match table.keys().find(|key| !keys.contains(&key.as_str())) {
+        Some(key) => Err(format!(
+            "has an unknown key `{key}`; expected {}",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => Ok(table),
+    }
+}
+
+/// `{ count = 100, per = "1s", burst = 10 }`: `per` defaults to a second, `burst` to 1.
+fn rate_limit(value: &toml::Value) -> Result<RateLimit, String> {
+    const EXAMPLE: &str = "{ count = 100, per = \"1s\", burst = 10 }";
+    let table = table_of(value, &["count", "per", "burst"], EXAMPLE)?;
+    let count = |key: &str| -> Result<Option<u32>, String> {
+        table
+            .get(key)
+            .map(|v| {
+                positive(v)
+                    .and_then(|n| u32::try_from(n).map_err(|_| format!("is too large, got {n}")))
+            })
+            .transpose()
+            .map_err(|problem| format!("`{key}` {problem}"))
+    };
+    let n = count("count")?.ok_or_else(|| format!("needs a `count`, e.g. {EXAMPLE}"))?;
+    let per = match table.get("per") {
+        Some(v) => duration(v).map_err(|problem| format!("`per` {problem}"))?,
+        None => Duration::from_secs(1),
+    };
+    let limit = RateLimit::new(n, per).burst(count("burst")?.unwrap_or(1));
+    if limit.is_valid() {
+        Ok(limit)
+    } else {
+        Err(format!(
+            "is too fine: {n} per {per:?} is under a nanosecond apart"
+        ))
+    }
+}
+
+/// `{ target = "5ms", interval = "100ms", control_law = false }`; both durations are needed.
+fn sojourn(value: &toml::Value) -> Result<Sojourn, String> {
+    const EXAMPLE: &str = "{ target = \"5ms\", interval = \"100ms\" }";
+    let table = table_of(value, &["target", "interval", "control_law"], EXAMPLE)?;
+    let get = |key: &str| -> Result<Duration, String> {
+        let v = table
+            .get(key)
+            .ok_or_else(|| format!("needs a `{key}`, e.g. {EXAMPLE}"))?;
+        duration(v).map_err(|problem| format!("`{key}` {problem}"))
+    };
+    let (target, interval) = (get("target")?, get("interval")?);
+    if target >= interval {
+        return Err(format!(
+            "needs a target below its interval, got target {target:?}, interval {interval:?}"
+        ));
+    }
+    match table.get("control_law") {
+        None => Ok(Sojourn::new(target, interval)),
+        Some(toml::Value::Boolean(true)) => Ok(Sojourn::codel(target, interval)),
+        Some(toml::Value::Boolean(false)) => Ok(Sojourn::new(target, interval)),
+        Some(other) => Err(format!(
+            "`control_law` must be true or false, got {}",
+            describe(other)
+        )),
+    }
+}
+
 fn policy(value: &toml::Value) -> Result<OverflowPolicy, String> {
     match value.as_str() {
         Some(name) => name.parse().map_err(|err| format!("{err}")),
@@ -327,7 +477,7 @@ mod tests {
             problems(text),
             "mailbox config `m.toml`: \
              actor `ingest`: `capacity` must be at least 1, got 0; \
-             actor `ingest`: `capcity` unknown key; did you mean `capacity`? expected one of `capacity`, `policy`, `batch`; \
+             actor `ingest`: `capcity` unknown key; did you mean `capacity`? expected one of `capacity`, `policy`, `batch`, `credits`, `ttl`, `rate_limit`, `sojourn`; \
              actor `ingest`: `policy` unknown overflow policy `drop-oldest`; did you mean `drop_oldest`? \
              expected one of `block`, `drop_newest`, `drop_oldest`, `reject`; \
              actor `parser`: `batch` must be an integer of at least 1, got the string \"4\"; \
@@ -341,7 +491,64 @@ mod tests {
         assert!(problems("[ingest\n").starts_with("mailbox config `m.toml` is not valid TOML: "));
         assert_eq!(
             problems("ingest = 5\n"),
-            "mailbox config `m.toml`: actor `ingest` must be a table of `capacity`, `policy`, `batch`, got the integer 5"
+            "mailbox config `m.toml`: actor `ingest` must be a table of `capacity`, `policy`, `batch`, `credits`, `ttl`, `rate_limit`, `sojourn`, got the integer 5"
+        );
+    }
+
+    #[test]
+    fn flow_and_shedding_keys_set_what_they_name() {
+        let configs = MailboxConfigs::from_toml_str(
+            "[ingest]\ncredits = 4\nttl = \"250ms\"\n\
+             rate_limit = { count = 100, per = \"2s\", burst = 10 }\n\
+             sojourn = { target = \"5ms\", interval = \"100ms\", control_law = true }\n\
+             [parser]\nrate_limit = { count = 7 }\nttl = \"1.5s\"\n",
+            "m.toml",
+        )
+        .unwrap();
+        let ingest = configs.apply(MailboxConfig::new(8).name("ingest"));
+        assert_eq!(ingest.get_credits(), Some(4));
+        assert_eq!(ingest.get_ttl(), Some(Duration::from_millis(250)));
+        let limit = ingest.get_rate_limit().unwrap();
+        assert_eq!(
+            (limit.count(), limit.period(), limit.get_burst()),
+            (100, Duration::from_secs(2), 10)
+        );
+        let sojourn = ingest.get_sojourn().unwrap();
+        assert!(sojourn.has_control_law());
+        assert_eq!(
+            (sojourn.target(), sojourn.interval()),
+            (Duration::from_millis(5), Duration::from_millis(100))
+        );
+        assert!(ingest.validate().is_ok());
+        let parser = configs.apply(MailboxConfig::new(8).name("parser"));
+        let limit = parser.get_rate_limit().unwrap();
+        assert_eq!(
+            (limit.count(), limit.period(), limit.get_burst()),
+            (7, Duration::from_secs(1), 1)
+        );
+        assert_eq!(parser.get_ttl(), Some(Duration::from_millis(1500)));
+        // What depends on several keys is checked when the actor starts.
+        let refill_too_large = MailboxConfigs::from_toml_str("[q]\ncredits = 9\n", "m.toml")
+            .unwrap()
+            .apply(MailboxConfig::new(8).name("q"));
+        assert!(refill_too_large.validate().is_err());
+    }
+
+    #[test]
+    fn bad_flow_and_shedding_values_are_reported() {
+        let text = "[a]\nttl = 5\n[b]\nttl = \"5 parsecs\"\n[c]\nttl = \"0ms\"\n\
+                    [d]\nrate_limit = { per = \"1s\" }\n[e]\nrate_limit = { count = 1, pre = \"1s\" }\n\
+                    [f]\nsojourn = { target = \"1s\", interval = \"5ms\" }\n[g]\ncredits = 0\n";
+        assert_eq!(
+            problems(text),
+            "mailbox config `m.toml`: \
+             actor `a`: `ttl` must be a duration such as \"250ms\" or \"1.5s\" (units ns, us, ms, s, m, h), got the integer 5; \
+             actor `b`: `ttl` must be a duration such as \"250ms\" or \"1.5s\" (units ns, us, ms, s, m, h), got the string \"5 parsecs\"; \
+             actor `c`: `ttl` must be above zero, got \"0ms\"; \
+             actor `d`: `rate_limit` needs a `count`, e.g. { count = 100, per = \"1s\", burst = 10 }; \
+             actor `e`: `rate_limit` has an unknown key `pre`; expected `count`, `per`, `burst`; \
+             actor `f`: `sojourn` needs a target below its interval, got target 1s, interval 5ms; \
+             actor `g`: `credits` must be at least 1, got 0"
         );
     }
 

@@ -56,6 +56,7 @@ impl MailboxProbe {
             idle_consumers: mailbox.idle_consumers(),
             paused: core.gate.is_paused(),
             closed: mailbox.is_closed(),
+            credits: mailbox.credits(),
             stats: core.stats(),
         })
     }
@@ -92,6 +93,10 @@ pub struct PressureSample {
     pub paused: bool,
     /// Whether the mailbox refuses new messages (its actor stopped, or every sender is gone).
     pub closed: bool,
+    /// For a mailbox with [`credits`](crate::MailboxConfig::credits) or
+    /// [`demand`](crate::MailboxConfig::demand): the credits granted and not yet used by a
+    /// sender (what `mailbox_credits_outstanding` exports). `None` for other mailboxes.
+    pub credits: Option<usize>,
     /// The outcome counters: compare two samples to see what happened in between.
     pub stats: MailboxStats,
 }

@@ -7,6 +7,15 @@
 //! `tests/loom_queue.rs`. The storage model is a `VecDeque` behind a mutex loom does not see,
 //! with loom atomics only for its indices, accessed Relaxed: it checks our protocols assuming
 //! nothing of the storage but linearizability (`concurrent-queue` is loom-tested upstream).
+//!
+//! What does not go through here, and why:
+//!
+//! - `Arc` and `Weak` stay `std`'s: loom 0.7 has no `Weak`. No wake-up protocol rests on a
+//!   reference count: closing rests on the mailbox's own count of strong handles
+//!   (`Chan::senders`), whose upgrade-versus-last-drop race is modelled here
+//!   (`loom_an_upgrade_racing_the_last_drop_is_all_or_nothing`).
+//! - The `Mutex`es of a pool's worker list (`pool.rs`), of the metrics registry and of the
+//!   operator configuration guard bookkeeping that no sender or consumer waits on.
 
 #[cfg(not(mailbox_loom))]
 mod imp {
