@@ -110,10 +110,55 @@ async fn the_outstanding_demand_never_exceeds_the_capacity() {
         addr.set_capacity(8).unwrap();
         assert_eq!(demand.outstanding(), 2);
         assert_eq!(demand.request(10), 6);
+        // A shrink takes back the unused demand beyond the new capacity.
+        addr.set_capacity(3).unwrap();
+        assert_eq!(demand.outstanding(), 3);
+        addr.pause();
+        for _ in 0..3 {
+            addr.try_send(Job).unwrap();
+        }
+        assert!(matches!(addr.try_send(Job), Err(TrySendError::Full(_))));
+        assert_eq!(addr.len(), 3);
+        addr.resume();
+        until(|| addr.is_empty()).await;
         let stats = addr.stats();
-        assert_eq!((stats.enqueued, stats.rejected), (4, 2));
+        assert_eq!((stats.enqueued, stats.rejected), (7, 3));
     })
     .await;
+}
+
+#[test]
+fn a_shed_message_gives_its_demand_back() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let finished = Arc::new(AtomicU64::new(0));
+        // A window of 2 and a ttl shorter than the handler: the second message of each pair
+        // waits 10 ms behind the first and expires. Were its unit of demand spent, the
+        // subscriber (which asks for one more per message it finishes) would run dry.
+        let mailbox =
+            BoundedMailbox::new(MailboxConfig::new(2).demand().ttl(Duration::from_millis(5)))
+                .unwrap();
+        let demand = mailbox.demand().unwrap();
+        let addr = mailbox.start(Subscriber {
+            demand: demand.clone(),
+            window: 2,
+            finished: Arc::clone(&finished),
+        });
+        for _ in 0..40 {
+            addr.tell(Job).await.unwrap();
+        }
+        // Every message handled (and its work finished) or shed, and the window back in full.
+        eventually(|| {
+            let stats = addr.stats();
+            stats.settled() == 40
+                && finished.load(Ordering::SeqCst) == stats.handled
+                && demand.outstanding() == 2
+        })
+        .await;
+        let stats = addr.stats();
+        eprintln!("demand with a ttl: {stats:?}");
+        assert!(stats.expired > 0, "{stats:?}");
+        assert_eq!(stats.handled + stats.expired, 40);
+    });
 }
 
 #[actix_rt::test]
@@ -153,6 +198,7 @@ async fn stopping_the_consumer_hands_waiting_messages_back() {
         );
         until(|| demand.is_closed()).await;
         assert_eq!(demand.request(5), 0);
+        assert_eq!(demand.outstanding(), 0);
     })
     .await;
 }

@@ -433,6 +433,40 @@ async fn the_scrape_keeps_the_metric_contract() {
     assert_eq!(waits, 2.0, "one wait that got room, one that timed out");
 
     promtool_check(&text);
+
+    within(credits_gauge_follows_the_mailbox(&handle)).await;
+}
+
+/// `mailbox_credits_outstanding`: the unused credits of a live window; 0 in a series its
+/// mailbox left (relabelled by a policy change, or gone), not its last figure.
+async fn credits_gauge_follows_the_mailbox(handle: &metrics_exporter_prometheus::PrometheusHandle) {
+    let credits = |policy: &str| {
+        actix_backpressure::metrics::refresh();
+        let text = handle.render();
+        Scrape::parse(&text)
+            .of(names::MAILBOX_CREDITS_OUTSTANDING, "contract_credits_live")
+            .find(|s| s.labels["policy"] == policy)
+            .map(|s| s.value)
+    };
+    let (actor, _) = Recorder::new();
+    let credited = actor.start_bounded(
+        MailboxConfig::new(4)
+            .credits(2)
+            .name("contract_credits_live"),
+    );
+    credited.send(Item(1)).await.unwrap();
+    // The actor is idle: it granted back every credit it held.
+    until(|| credited.probe().sample().unwrap().credits == Some(4)).await;
+    assert_eq!(credits("block"), Some(4.0));
+    credited.set_policy(OverflowPolicy::Reject);
+    assert_eq!(
+        (credits("block"), credits("reject")),
+        (Some(0.0), Some(4.0))
+    );
+    let probe = credited.probe();
+    drop(credited);
+    until(|| probe.sample().is_none()).await;
+    assert_eq!(credits("reject"), Some(0.0));
 }
 
 /// `promtool check metrics` on the scrape (Debian's `prometheus` package ships `promtool`).

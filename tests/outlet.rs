@@ -117,3 +117,19 @@ fn a_window_of_zero_is_refused() {
     let err = Outlet::<u8>::new(0).unwrap_err();
     assert!(matches!(err, ConfigError::ZeroCapacity { .. }), "{err}");
 }
+
+#[actix_rt::test]
+async fn dropping_the_reader_drops_what_it_did_not_read() {
+    within(async {
+        let (out, readings) = Outlet::new(2).unwrap();
+        let item = std::sync::Arc::new(());
+        out.try_send(std::sync::Arc::clone(&item)).unwrap();
+        assert_eq!(out.demand(), 1);
+        drop(readings);
+        // Dropped with the reader, not kept until the last outlet goes.
+        assert_eq!(std::sync::Arc::strong_count(&item), 1);
+        assert!(out.is_closed());
+        assert_eq!(out.demand(), 0);
+    })
+    .await;
+}

@@ -322,6 +322,10 @@ impl<A: Actor> BoundedAddr<A> {
     /// hook); under the other policies the queued messages are all handled, in order, and new
     /// sends see the new bound (the mailbox is full) until the queue has drained below it.
     ///
+    /// With [`demand`](crate::MailboxConfig::demand), the capacity bounds the demand
+    /// outstanding: growing it grants nothing (the actor requests more), and a shrink takes
+    /// back the demand granted beyond it that no sender used yet.
+    ///
     /// # Errors
     ///
     /// [`ConfigError::ZeroCapacity`] if `capacity` is 0, [`ConfigError::CapacityTooLarge`] if

@@ -35,8 +35,12 @@ pub trait Backpressured: Actor<Context = Context<Self>> + Sized {
 /// # Panics
 ///
 /// The methods without `try_` panic when the resolved configuration is invalid, as
-/// [`BoundedActorExt`]'s do; the operator's configuration is validated when it is loaded, and
-/// the derive refuses invalid attributes at compile time.
+/// [`BoundedActorExt`]'s do. The derive refuses invalid attributes at compile time, and the
+/// operator's file checks each key when it is loaded; what depends on the actor's own settings
+/// too (credits or demand under `drop_oldest`, a credit refill above the capacity, demand with
+/// credits) is only known once they meet: check
+/// [`resolved_mailbox_config`](Self::resolved_mailbox_config)`().validate()` at startup, or
+/// use the `try_` methods, to refuse it without a panic.
 pub trait BackpressuredExt: Backpressured {
     /// The configuration this actor starts with: the operator's configuration for its name
     /// over [`Backpressured::mailbox_config`].

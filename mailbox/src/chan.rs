@@ -275,17 +275,29 @@ impl<A: Actor> Chan<A> {
             // The driver grants the permit back once the message is finished.
             return self.queue.take();
         }
-        if let Some(demand) = &self.demand {
-            // The message spends its unit of demand: its permit never comes back.
-            let value = self.queue.take()?;
-            demand.spent();
-            return Ok(value);
+        if self.demand.is_some() {
+            // The consumer decides what becomes of its unit of demand: see `delivering`.
+            return self.queue.take();
         }
         let Popped { value, notify } = self.queue.pop()?;
         if notify {
             self.room.freed();
         }
         Ok(value)
+    }
+
+    /// A data message taken out goes to its handler (`handled`) or was shed. With demand, a
+    /// delivered message spends its unit, and a shed one gives it back to the senders: demand
+    /// counts deliveries, so shedding never leaves a consumer that asks for more as it handles
+    /// messages without demand.
+    pub(crate) fn delivering(&self, handled: bool) {
+        if let Some(demand) = &self.demand {
+            if handled {
+                demand.spent();
+            } else {
+                self.grant(1);
+            }
+        }
     }
 
     /// A `SendPermit` dropped unused: its permit goes back.
@@ -339,11 +351,19 @@ impl<A: Actor> Chan<A> {
     /// depth is below the new capacity, except under `DropOldest`, whose driver evicts the
     /// oldest beyond it before its next message.
     ///
-    /// With demand, the capacity bounds the demand outstanding: growing it grants nothing,
-    /// and after a shrink requests grant nothing until the outstanding demand is below it.
+    /// With demand, the capacity bounds the demand outstanding: growing it grants nothing; a
+    /// shrink takes back the unused demand beyond it, and requests grant nothing until the
+    /// outstanding demand is below it.
     pub(crate) fn set_capacity(&self, capacity: usize) {
-        if self.demand.is_some() {
+        if let Some(demand) = &self.demand {
             self.queue.permits().set_limit(capacity);
+            // Takes back the demand granted beyond the new capacity that no sender used yet;
+            // what is queued beyond it is handled as usual.
+            let mut excess = demand.get().saturating_sub(capacity);
+            while excess > 0 && self.queue.permits().try_acquire().is_ok() {
+                demand.spent();
+                excess -= 1;
+            }
             return;
         }
         let grown = self.queue.set_capacity(capacity);
@@ -531,7 +551,10 @@ impl<A: Actor> Demanded for Chan<A> {
     }
 
     fn outstanding(&self) -> usize {
-        self.demand.as_ref().map_or(0, Outstanding::get)
+        match &self.demand {
+            Some(demand) if !self.is_closed() => demand.get(),
+            _ => 0,
+        }
     }
 
     fn is_closed(&self) -> bool {
@@ -553,10 +576,12 @@ impl<A: Actor> Chan<A> {
         self.demand.is_some()
     }
 
-    /// Credits a sender may use now, for a mailbox with credits or demand.
+    /// Credits a sender may use now, for a mailbox with credits or demand (none once closed).
     pub(crate) fn credits(&self) -> Option<usize> {
-        self.holds_permits()
-            .then(|| usize::try_from(self.queue.permits().available()).unwrap_or(0))
+        self.holds_permits().then(|| match self.is_closed() {
+            true => 0,
+            false => usize::try_from(self.queue.permits().available()).unwrap_or(0),
+        })
     }
 }
 

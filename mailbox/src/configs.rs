@@ -18,8 +18,9 @@
 //! `credits`, `ttl`, `rate_limit` and `sojourn`; what it sets replaces the actor's own
 //! configuration (see [`Backpressured`](crate::Backpressured) for the whole order of
 //! precedence). Durations are strings of a number and a unit: `ns`, `us`, `ms`, `s`, `m`, `h`.
-//! What depends on several keys (credits under `drop_oldest`, a refill above the capacity) is
-//! checked when the actor starts, as for a configuration in code.
+//! What depends on several keys, or on the actor's own configuration (credits or demand under
+//! `drop_oldest`, a refill above the capacity, credits on a demand-driven mailbox), is checked
+//! when the actor starts, as for a configuration in code.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,7 +40,19 @@ const KEY_NAMES: [&str; 7] = [
     "rate_limit",
     "sojourn",
 ];
-const KEYS: &str = "`capacity`, `policy`, `batch`, `credits`, `ttl`, `rate_limit`, `sojourn`";
+
+/// [`KEY_NAMES`], for messages: "`capacity`, `policy`, ...".
+fn keys() -> String {
+    quoted(&KEY_NAMES)
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The problem with an unknown key, with the key it most likely misspells.
 fn unknown_key(key: &str) -> String {
@@ -47,7 +60,7 @@ fn unknown_key(key: &str) -> String {
     let hint = suggest::closest(key, &KEY_NAMES)
         .map(|known| format!("; did you mean `{known}`?"))
         .unwrap_or_else(|| ",".to_owned());
-    format!("unknown key{hint} expected one of {KEYS}")
+    format!("unknown key{hint} expected one of {}", keys())
 }
 
 /// What the operator's configuration sets for one actor; `None` keeps the actor's own value.
@@ -182,7 +195,8 @@ impl MailboxConfigs {
         for (actor, value) in table {
             let Some(keys) = value.as_table() else {
                 problems.push(format!(
-                    "actor `{actor}` must be a table of {KEYS}, got {}",
+                    "actor `{actor}` must be a table of {}, got {}",
+                    keys(),
                     describe(&value)
                 ));
                 continue;
@@ -321,7 +335,7 @@ fn duration(value: &toml::Value) -> Result<Duration, String> {
     }
 }
 
-/// The keys of a table value, each checked by `check`; unknown keys are refused.
+/// A table value whose keys are all among `keys`; `example` shows one in errors.
 fn table_of<'a>(
     value: &'a toml::Value,
     keys: &[&str],
@@ -333,10 +347,7 @@ fn table_of<'a>(
     match table.keys().find(|key| !keys.contains(&key.as_str())) {
         Some(key) => Err(format!(
             "has an unknown key `{key}`; expected {}",
-            keys.iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            quoted(keys)
         )),
         None => Ok(table),
     }
@@ -366,7 +377,8 @@ fn rate_limit(value: &toml::Value) -> Result<RateLimit, String> {
         Ok(limit)
     } else {
         Err(format!(
-            "is too fine: {n} per {per:?} is under a nanosecond apart"
+            "is out of range: {n} per {per:?} must leave from a nanosecond to 584 years between \
+             two messages"
         ))
     }
 }

@@ -141,7 +141,9 @@ impl Demand {
     }
 
     /// The demand outstanding: granted and not yet taken out by the actor (unused by senders,
-    /// or queued).
+    /// or queued), as Reactive Streams counts it; 0 once the mailbox is closed. The
+    /// `mailbox_credits_outstanding` gauge and [`PressureSample::credits`](crate::PressureSample::credits)
+    /// count only the unused part, what senders may still queue.
     pub fn outstanding(&self) -> usize {
         self.mailbox
             .upgrade()

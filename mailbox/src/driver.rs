@@ -316,9 +316,11 @@ where
             };
             if this.expired(chan, &env) {
                 this.took(true);
+                chan.delivering(false);
                 env.fail(DropReason::Expired, &chan.core);
             } else {
                 this.took(false);
+                chan.delivering(true);
                 this.handle_data(chan, env, act, ctx);
             }
             handled += 1;

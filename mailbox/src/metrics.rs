@@ -384,6 +384,9 @@ mod imp {
         retired: HashMap<Series, Figures>,
         /// Every series ever published, so that one left with no mailbox shows depth 0.
         published: HashSet<Series>,
+        /// The series that ever had a mailbox with credits or demand, so that one left with
+        /// none shows 0 credits outstanding rather than its last figure.
+        credited: HashSet<Series>,
         /// Instance labels given their own series, per actor name.
         instances: HashMap<String, HashSet<String>>,
     }
@@ -480,9 +483,19 @@ mod imp {
             // an empty mailbox.
             figures.entry(series.clone()).or_default();
         }
+        for series in &state.credited {
+            figures
+                .entry(series.clone())
+                .or_default()
+                .credits
+                .get_or_insert(0);
+        }
         for (series, f) in &figures {
             publish(series, f);
             state.published.insert(series.clone());
+            if f.credits.is_some() {
+                state.credited.insert(series.clone());
+            }
         }
         drop(guard);
         drop(alive);

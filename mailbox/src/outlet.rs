@@ -1,8 +1,8 @@
 //! An actor's output as a [`Stream`] that respects its reader's demand: an [`Outlet`] the actor
 //! sends into, and the [`OutletStream`] its reader polls.
 //!
-//! The outlet is the mailbox's mechanism turned around: a count of permits (`permits.rs`), the
-//! *window*, over storage without a bound. A send takes a permit, and the reader gives it back
+//! The outlet is the mailbox's mechanism turned around: a mailbox's queue (`queue.rs`: a count
+//! of permits, the *window*, over storage without a bound) between the actor and its reader. A send takes a permit, and the reader gives it back
 //! as it takes the item out: so at most `window` items are ever produced ahead of what the
 //! reader took, and a sender waits (`room.rs`) while the reader is behind. An actor that awaits
 //! its send inside `ctx.wait` stops taking messages meanwhile, so a slow reader slows the
@@ -22,16 +22,16 @@ use std::task::{Context, Poll};
 use concurrent_queue::{PopError, PushError};
 use futures_core::Stream;
 
-use crate::permits::{Permits, Refused};
-use crate::room::{Room, RoomRegistration};
-use crate::sync::{unbounded, AtomicUsize, AtomicWaker, Queue};
+use crate::queue::{MailboxQueue, Popped};
+use crate::room::{retry_with_room, Room, RoomRegistration};
+use crate::sync::{AtomicUsize, AtomicWaker};
 use crate::{ConfigError, SendError, TrySendError};
 
 /// What the outlets and the reader share.
 pub(crate) struct Shared<T> {
-    /// The window: a permit per item the reader will take without the sender waiting.
-    permits: Permits,
-    items: Queue<T>,
+    /// The window (a permit per item the reader takes without a sender waiting) over the
+    /// items, as a mailbox's queue.
+    queue: MailboxQueue<T>,
     /// Senders waiting for the reader.
     room: Room,
     reader: AtomicWaker,
@@ -42,56 +42,51 @@ pub(crate) struct Shared<T> {
 impl<T> Shared<T> {
     pub(crate) fn new(window: usize) -> Self {
         Shared {
-            permits: Permits::new(window),
-            items: unbounded(),
+            queue: MailboxQueue::bounded(window),
             room: Room::new(),
             reader: AtomicWaker::new(),
             outlets: AtomicUsize::new(1),
         }
     }
 
-    /// Queues `item` if the reader's window has room.
+    /// Queues `item` if the reader's window has room, then wakes the reader.
     pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
-        match self.permits.try_acquire() {
-            Ok(()) => self.queue(item).map_err(TrySendError::Closed),
-            Err(Refused::Full) => Err(TrySendError::Full(item)),
-            Err(Refused::Closed) => Err(TrySendError::Closed(item)),
+        match self.queue.push(item) {
+            Ok(()) => {
+                // After the push: a reader that registered before this sees the wake-up; one
+                // that registers after it looks again and finds the item.
+                self.reader.wake();
+                Ok(())
+            }
+            Err(PushError::Full(item)) => Err(TrySendError::Full(item)),
+            Err(PushError::Closed(item)) => Err(TrySendError::Closed(item)),
         }
-    }
-
-    /// Queues `item` with a permit taken, then wakes the reader.
-    fn queue(&self, item: T) -> Result<(), T> {
-        self.items.push(item).map_err(PushError::into_inner)?;
-        // After the push: a reader that registered before this sees the wake-up; one that
-        // registers after it looks again and finds the item.
-        self.reader.wake();
-        Ok(())
     }
 
     /// Registers a sender about to wait for the reader: it must try once more before it
     /// awaits the registration (see `room.rs`).
     pub(crate) fn wait_for_room(&self) -> RoomRegistration<'_> {
-        self.room.register(&self.permits)
+        self.room.register(self.queue.permits())
     }
 
     /// The reader's turn: the next item, the end, or (after registering `cx`'s waker)
     /// nothing yet.
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let popped = match self.items.pop() {
+        let popped = match self.queue.pop() {
             Err(PopError::Empty) => {
                 // Register, then look once more: an item queued in between wakes us.
                 self.reader.register(cx.waker());
-                self.items.pop()
+                self.queue.pop()
             }
             popped => popped,
         };
         match popped {
-            Ok(item) => {
-                // Its permit goes back: the reader wants one more.
-                if self.permits.add(1) {
+            Ok(Popped { value, notify }) => {
+                // Its permit went back: the reader wants one more.
+                if notify {
                     self.room.freed();
                 }
-                Poll::Ready(Some(item))
+                Poll::Ready(Some(value))
             }
             Err(PopError::Closed) => Poll::Ready(None),
             Err(PopError::Empty) => Poll::Pending,
@@ -101,8 +96,7 @@ impl<T> Shared<T> {
     /// The reader is done: no permit is handed out any more, waiting senders get their item
     /// back, and the reader reads what is queued, then the end.
     pub(crate) fn close(&self) {
-        self.permits.close();
-        self.items.close();
+        self.queue.close();
         self.room.wake_all();
     }
 
@@ -115,7 +109,7 @@ impl<T> Shared<T> {
     pub(crate) fn remove_outlet(&self) {
         // AcqRel: the last outlet's decrement sees every other outlet's sends.
         if self.outlets.fetch_sub(1, AcqRel) == 1 {
-            self.items.close();
+            self.queue.close();
             self.reader.wake();
         }
     }
@@ -232,33 +226,34 @@ impl<T> Outlet<T> {
         let outlet = self.clone();
         async move {
             let shared = &outlet.shared;
-            let mut item = item;
-            let mut registration = None;
-            loop {
-                match shared.try_send(item) {
-                    Ok(()) => return Ok(()),
-                    Err(TrySendError::Full(back)) => item = back,
-                    Err(refused) => return Err(SendError::Closed(refused.into_inner())),
-                }
-                // Register, look once more, then sleep (see `room.rs`); a registration serves
-                // one wake-up.
-                match registration.take() {
-                    None => registration = Some(shared.wait_for_room()),
-                    Some(mut registered) => registered.notified().await,
-                }
-            }
+            let mut item = Some(item);
+            retry_with_room(
+                || shared.wait_for_room(),
+                || match shared.try_send(item.take().expect("put back on every retry")) {
+                    Ok(()) => Some(Ok(())),
+                    Err(TrySendError::Full(back)) => {
+                        item = Some(back);
+                        None
+                    }
+                    Err(refused) => Some(Err(SendError::Closed(refused.into_inner()))),
+                },
+            )
+            .await
         }
     }
 
     /// How many items the reader takes now without a sender waiting: its window, less what
     /// is queued for it (0 once it is gone).
     pub fn demand(&self) -> usize {
-        usize::try_from(self.shared.permits.available()).unwrap_or(0)
+        match self.is_closed() {
+            true => 0,
+            false => usize::try_from(self.shared.queue.permits().available()).unwrap_or(0),
+        }
     }
 
     /// Whether the reader is gone (or closed the stream).
     pub fn is_closed(&self) -> bool {
-        self.shared.permits.is_closed()
+        self.shared.queue.is_closed()
     }
 }
 
@@ -295,7 +290,7 @@ impl<T> OutletStream<T> {
 
     /// Items queued and not yet read.
     pub fn len(&self) -> usize {
-        self.shared.items.len()
+        self.shared.queue.len()
     }
 
     /// Whether no item is queued.
@@ -305,7 +300,7 @@ impl<T> OutletStream<T> {
 
     /// The window: the most items queued ahead of the reader.
     pub fn window(&self) -> usize {
-        self.shared.permits.capacity()
+        self.shared.queue.capacity()
     }
 }
 
@@ -324,6 +319,8 @@ impl<T> Stream for OutletStream<T> {
 impl<T> Drop for OutletStream<T> {
     fn drop(&mut self) {
         self.shared.close();
+        // What was not read goes now, not with the last outlet.
+        while self.shared.queue.pop().is_ok() {}
     }
 }
 

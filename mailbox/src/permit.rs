@@ -12,6 +12,7 @@ use futures_core::Stream;
 
 use crate::chan::{downcast, Chan, Refusal};
 use crate::envelope::MsgEnvelope;
+use crate::room::retry_with_room;
 use crate::{BoundedAddr, DropReason, TrySendError};
 
 /// Room for one message in a bounded mailbox, taken ahead of the message by
@@ -77,20 +78,18 @@ impl<A: Actor> BoundedAddr<A> {
     /// Cancel safe: dropping the future while it waits takes no room.
     pub async fn reserve(&self) -> Option<SendPermit<A>> {
         let chan = self.chan();
-        let mut registration = None;
-        loop {
-            match chan.try_reserve() {
-                Ok(()) => break,
-                Err(Refusal::Closed) => return None,
-                // Register, look once more, then sleep (see `room.rs`); a registration serves
-                // one wake-up, the next full look registers again.
-                Err(Refusal::Full) => match registration.take() {
-                    None => registration = Some(chan.wait_for_room()),
-                    Some(mut registered) => registered.notified().await,
-                },
-            }
+        let reserved = retry_with_room(
+            || chan.wait_for_room(),
+            || match chan.try_reserve() {
+                Ok(()) => Some(true),
+                Err(Refusal::Closed) => Some(false),
+                Err(Refusal::Full) => None,
+            },
+        )
+        .await;
+        if !reserved {
+            return None;
         }
-        drop(registration);
         let permit = SendPermit {
             chan: Some(Arc::clone(chan)),
         };

@@ -94,19 +94,19 @@ impl Permits {
     /// `capacity` permits, all available. `capacity` must be at most `i32::MAX` (the config
     /// refuses more than `MAX_CAPACITY`, far below).
     pub(crate) fn new(capacity: usize) -> Self {
-        debug_assert!(i32::try_from(capacity).is_ok());
-        Permits {
-            word: CachePadded::new(AtomicU64::new(permits(capacity as i64))),
-            capacity: AtomicUsize::new(capacity),
-        }
+        Permits::with_available(capacity, capacity)
     }
 
     /// `capacity` permits of which none is available yet: they are granted later, with
     /// [`add`](Self::add) (demand, see `demand.rs`).
     pub(crate) fn granted_later(capacity: usize) -> Self {
-        debug_assert!(i32::try_from(capacity).is_ok());
+        Permits::with_available(capacity, 0)
+    }
+
+    fn with_available(capacity: usize, available: usize) -> Self {
+        debug_assert!(i32::try_from(capacity).is_ok() && available <= capacity);
         Permits {
-            word: CachePadded::new(AtomicU64::new(0)),
+            word: CachePadded::new(AtomicU64::new(permits(available as i64))),
             capacity: AtomicUsize::new(capacity),
         }
     }

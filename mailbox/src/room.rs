@@ -50,6 +50,30 @@ impl Room {
     }
 }
 
+/// Runs `attempt` until it settles (`Some`), waiting for room in between: after a failed
+/// attempt it registers (`register`), tries once more, then sleeps; a registration serves one
+/// wake-up, and the next failed attempt registers again.
+///
+/// # Cancel safety
+///
+/// Cancel safe as [`RoomRegistration::notified`]: dropping the future unregisters, passing a
+/// notification on.
+pub(crate) async fn retry_with_room<'a, R>(
+    register: impl Fn() -> RoomRegistration<'a>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> R {
+    let mut registration = None;
+    loop {
+        if let Some(settled) = attempt() {
+            return settled;
+        }
+        match registration.take() {
+            None => registration = Some(register()),
+            Some(mut registered) => registered.notified().await,
+        }
+    }
+}
+
 /// A sender registered as waiting for room; see [`Room::register`].
 pub(crate) struct RoomRegistration<'a> {
     permits: &'a Permits,

@@ -102,6 +102,13 @@ impl Default for Sojourn {
     }
 }
 
+/// `at + d`, with `d` capped at about 30 years: an interval from an operator's file may be
+/// beyond what the clock can add.
+fn later(at: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+    at + d.min(FAR)
+}
+
 /// One consumer's shedding state. Each driver (each pool worker) keeps its own.
 #[derive(Debug)]
 pub(crate) struct Shedder {
@@ -161,7 +168,7 @@ impl Shedder {
         if !self.overloaded {
             match self.above_until {
                 None => {
-                    self.above_until = Some(now + interval);
+                    self.above_until = Some(later(now, interval));
                     return false;
                 }
                 Some(until) if now < until => return false,
@@ -196,13 +203,13 @@ impl Shedder {
         } else {
             match self.above_until {
                 None => {
-                    self.above_until = Some(now + interval);
+                    self.above_until = Some(later(now, interval));
                     false
                 }
                 Some(until) => now >= until,
             }
         };
-        let law = |at: Instant, count: u32| at + interval.div_f64(f64::from(count).sqrt());
+        let law = |at: Instant, count: u32| later(at, interval.div_f64(f64::from(count).sqrt()));
         if self.overloaded {
             if !ok_to_drop {
                 self.overloaded = false;
@@ -220,9 +227,9 @@ impl Shedder {
             self.overloaded = true;
             // Back in the dropping state soon after leaving it: resume near the old rate.
             let delta = self.count.saturating_sub(self.last_count);
-            let recent = self
-                .drop_next
-                .is_some_and(|next| now.saturating_duration_since(next) < 16 * interval);
+            let recent = self.drop_next.is_some_and(|next| {
+                now.saturating_duration_since(next) < interval.saturating_mul(16)
+            });
             self.count = if delta > 1 && recent { delta } else { 1 };
             self.drop_next = Some(law(now, self.count));
             self.last_count = self.count;
@@ -287,5 +294,19 @@ mod tests {
         // A message under target ends the dropping state.
         assert!(!shed.sheds(t3, t3 + MS, 6));
         assert!(!shed.sheds(old(t3 + 2 * MS), t3 + 2 * MS, 6));
+    }
+
+    #[test]
+    fn an_interval_beyond_the_clock_does_not_panic() {
+        for sojourn in [
+            Sojourn::new(MS, Duration::MAX),
+            Sojourn::codel(MS, Duration::MAX),
+        ] {
+            let mut shed = Shedder::new(None, Some(sojourn)).unwrap();
+            let t0 = Instant::now();
+            for i in 1..10 {
+                assert!(!shed.sheds(t0, t0 + i * 10 * MS, 5));
+            }
+        }
     }
 }

@@ -273,3 +273,36 @@ fn loom_an_upgrade_racing_the_last_drop_is_all_or_nothing() {
         assert!(!chan.try_add_sender(), "a closed mailbox came back");
     });
 }
+
+/// A demand-driven mailbox: a sender registers to wait while the consumer requests one more:
+/// either the sender's second try gets in, or the request notifies it.
+#[test]
+fn loom_a_request_always_lets_a_waiting_sender_in() {
+    use crate::demand::Demanded;
+
+    loom::model(|| {
+        let chan = Arc::new(Chan::<Model>::new(
+            MailboxConfig::new(2).name("model").demand(),
+        ));
+        let consumer = {
+            let chan = Arc::clone(&chan);
+            thread::spawn(move || assert_eq!(chan.request(1), 1))
+        };
+        let env = match chan.offer(ping(), OverflowPolicy::Block) {
+            Ok(()) => return consumer.join().unwrap(),
+            Err((env, Refusal::Full)) => env,
+            Err(_) => unreachable!("not closed"),
+        };
+        let mut registration = chan.wait_for_room();
+        if chan.offer(env, OverflowPolicy::Block).is_err() {
+            consumer.join().unwrap();
+            assert!(
+                is_notified(&mut registration),
+                "a sender waits although demand was granted"
+            );
+        } else {
+            drop(registration);
+            consumer.join().unwrap();
+        }
+    });
+}
