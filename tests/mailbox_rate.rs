@@ -204,3 +204,135 @@ fn a_token_taken_by_a_refused_message_goes_back() {
         assert_eq!((stats.rejected, stats.rate_limited), (1, 0));
     });
 }
+
+/// A message from one producer.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct From(usize);
+
+/// Counts what each producer got through.
+struct PerSender {
+    got: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Actor for PerSender {
+    type Context = Context<Self>;
+}
+
+impl Handler<From> for PerSender {
+    type Result = ();
+
+    fn handle(&mut self, From(sender): From, _: &mut Context<Self>) {
+        self.got.lock().unwrap()[sender] += 1;
+    }
+}
+
+/// Floods `recipients` for 10 virtual seconds, one producer each, under `Block`; returns
+/// what each got through and the mailbox's stats.
+async fn flood_per_sender(
+    config: MailboxConfig,
+    limits: &[Option<RateLimit>],
+) -> (Vec<u64>, MailboxStats) {
+    let got = Arc::new(Mutex::new(vec![0; limits.len()]));
+    let addr = PerSender {
+        got: Arc::clone(&got),
+    }
+    .start_bounded(config);
+    let start = Instant::now();
+    let producers: Vec<_> = limits
+        .iter()
+        .enumerate()
+        .map(|(sender, limit)| {
+            let recipient = addr.recipient::<From>();
+            let recipient = match limit {
+                Some(limit) => recipient.with_rate_limit(*limit).unwrap(),
+                None => recipient,
+            };
+            actix::spawn(async move {
+                while start.elapsed() < Duration::from_secs(10) {
+                    recipient.tell(From(sender)).await.expect("Block waits");
+                    // An unlimited producer sends every millisecond.
+                    tokio::time::sleep(Duration::from_micros(10)).await;
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    eventually(|| addr.stats().settled() == addr.stats().offered() && addr.is_empty()).await;
+    let got = got.lock().unwrap().clone();
+    (got, addr.stats())
+}
+
+#[test]
+fn each_sender_is_held_to_its_own_limit() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let limits = [
+            Some(RateLimit::per_second(50)),
+            Some(RateLimit::per_second(20)),
+        ];
+        let (got, stats) = flood_per_sender(MailboxConfig::new(1024), &limits).await;
+        eprintln!("per-sender limits 50/s and 20/s over 10 s: {got:?}; {stats:?}");
+        assert!((499..=501).contains(&got[0]), "{got:?}");
+        assert!((199..=201).contains(&got[1]), "{got:?}");
+        assert_eq!(stats.rate_limited, 0, "Block waits, it does not refuse");
+        assert!(stats.rate_waited > Duration::from_secs(15), "{stats:?}");
+        assert_eq!(stats.handled, got.iter().sum::<u64>());
+    });
+}
+
+#[test]
+fn a_sender_limit_and_the_mailbox_limit_both_hold() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let config = MailboxConfig::new(1024).rate_limit(RateLimit::per_second(100));
+        let limits = [Some(RateLimit::per_second(30)), None];
+        let (got, stats) = flood_per_sender(config, &limits).await;
+        eprintln!("sender 30/s, other unlimited, mailbox 100/s, over 10 s: {got:?}");
+        assert!(got[0] <= 301, "{got:?}");
+        assert!(
+            got[0] >= 250,
+            "the limited sender still gets its share: {got:?}"
+        );
+        // 100/s for 10 s; each producer's last send may start before the end and get its
+        // token just after.
+        assert!((999..=1002).contains(&(got[0] + got[1])), "{got:?}");
+        assert_eq!(stats.settled(), stats.offered());
+    });
+}
+
+#[test]
+fn a_sender_limit_refuses_lossy_sends_and_gives_tokens_back() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let (actor, _) = stamps();
+        let addr = actor.start_bounded(MailboxConfig::new(1).policy(OverflowPolicy::Reject));
+        let limited = addr
+            .recipient::<Tick>()
+            .with_rate_limit(RateLimit::per_second(1))
+            .unwrap();
+        assert!(limited == addr.recipient::<Tick>(), "the same mailbox");
+        addr.pause();
+        limited.try_send(Tick).unwrap();
+        // No token for a second within the second; the other handles are not limited by it.
+        assert!(matches!(
+            limited.try_send(Tick),
+            Err(TrySendError::RateLimited(Tick))
+        ));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // A token now, but the mailbox is full: refused, and the token goes back ...
+        assert!(matches!(
+            limited.try_send(Tick),
+            Err(TrySendError::Full(Tick))
+        ));
+        addr.resume();
+        eventually(|| addr.is_empty()).await;
+        // ... so the next send, at once, has it (the sleep above took 10 ms at most).
+        limited.try_send(Tick).unwrap();
+        let stats = addr.stats();
+        assert_eq!((stats.rate_limited, stats.rejected), (1, 1), "{stats:?}");
+        let err = limited
+            .with_rate_limit(RateLimit::per_second(0))
+            .unwrap_err();
+        assert!(err.to_string().contains("rate limit"), "{err}");
+    });
+}

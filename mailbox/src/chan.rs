@@ -480,6 +480,14 @@ pub(crate) trait Sink<M: Message>: Observed {
 
     /// The mailbox as an [`Observed`], for a probe (no trait upcasting before Rust 1.86).
     fn observed(self: Arc<Self>) -> Weak<dyn Observed>;
+
+    /// The mailbox's address, to tell whether two handles send to the same one.
+    fn mailbox(&self) -> *const ();
+
+    /// A rate limit of the sending handle's own, taken before the mailbox's (`limited.rs`).
+    fn sender_rate(&self) -> Option<&crate::rate::Limiter> {
+        None
+    }
 }
 
 impl<A, M> Sink<M> for Chan<A>
@@ -522,6 +530,10 @@ where
 
     fn observed(self: Arc<Self>) -> Weak<dyn Observed> {
         Arc::downgrade(&self) as _
+    }
+
+    fn mailbox(&self) -> *const () {
+        std::ptr::from_ref(self).cast()
     }
 }
 

@@ -176,6 +176,9 @@ impl MailboxConfig {
     /// another reason (a full or closed mailbox) gives its token back. Waiting for a token is
     /// not counted in `sender_blocked` (which the supervisor reads as a full mailbox). Control
     /// messages are not limited. The clock is Tokio's, so a test can run it on paused time.
+    ///
+    /// For a limit per producer instead (or as well), give each its own
+    /// [`BoundedRecipient::with_rate_limit`](crate::BoundedRecipient::with_rate_limit).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate = Some(limit);
         self

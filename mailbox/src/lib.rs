@@ -41,6 +41,7 @@ mod envelope;
 mod error;
 mod gate;
 mod hook;
+mod limited;
 pub mod metrics;
 mod outlet;
 mod permit;

@@ -10,10 +10,12 @@ use actix::Message;
 
 use crate::chan::Sink;
 use crate::envelope::MsgEnvelope;
+use crate::limited::Limited;
+use crate::rate::Limiter;
 use crate::send::try_push;
 use crate::{
     BoundedRequest, BoundedTell, ConfigError, MailboxProbe, MailboxStats, OverflowPolicy,
-    PauseGate, TrySendError,
+    PauseGate, RateLimit, TrySendError,
 };
 
 /// A handle that sends `M` to some actor through its bounded mailbox, whatever the actor's
@@ -36,6 +38,36 @@ where
     /// Wraps a sink that already counts this handle as a sender.
     pub(crate) fn from_sink(sink: Arc<dyn Sink<M>>) -> Self {
         BoundedRecipient { sink }
+    }
+
+    /// A recipient of the same mailbox with a **rate limit of its own**: what is sent through
+    /// it (and its clones, which share the limit) takes a token of `limit` first, then one of
+    /// the mailbox's [`rate_limit`](crate::MailboxConfig::rate_limit) if it has one. Other
+    /// handles are not limited by it: give each producer its own, to hold each to its own rate.
+    ///
+    /// It behaves as the mailbox's limit does: under `Block` a send waits for its token (a
+    /// `send_timeout` whose deadline comes first is refused at once); under the other
+    /// policies, and for `try_send` and `do_send`, a send without a token is refused as
+    /// `rate_limited` (counted, shown to the drop hook) and hands the message back as
+    /// `RateLimited(msg)`; a message refused for another reason gives its tokens back. It
+    /// counts as a sender, as any recipient.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::RateLimit`] for a limit with a zero count, period or burst (or one
+    /// whose messages would be under a nanosecond apart).
+    pub fn with_rate_limit(&self, limit: RateLimit) -> Result<Self, ConfigError> {
+        let limiter = Limiter::new(limit).ok_or_else(|| ConfigError::RateLimit {
+            mailbox: self.name().to_owned(),
+            count: limit.count,
+            period: limit.period,
+            burst: limit.burst,
+        })?;
+        self.sink.add_sender();
+        Ok(BoundedRecipient::from_sink(Arc::new(Limited::new(
+            Arc::clone(&self.sink),
+            limiter,
+        ))))
     }
 
     /// Sends a request, offered now; the returned [`BoundedRequest`] resolves to its
@@ -235,8 +267,8 @@ impl<M: Message> Drop for BoundedRecipient<M> {
 
 impl<M: Message> PartialEq for BoundedRecipient<M> {
     fn eq(&self, other: &Self) -> bool {
-        // The data pointer only: the same mailbox may be seen through different vtables.
-        std::ptr::addr_eq(Arc::as_ptr(&self.sink), Arc::as_ptr(&other.sink))
+        // The mailbox, whatever the vtable or a rate limit of the handle's own.
+        self.sink.mailbox() == other.sink.mailbox()
     }
 }
 
@@ -244,7 +276,7 @@ impl<M: Message> Eq for BoundedRecipient<M> {}
 
 impl<M: Message> Hash for BoundedRecipient<M> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.sink).cast::<()>().hash(state);
+        self.sink.mailbox().hash(state);
     }
 }
 

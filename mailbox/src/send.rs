@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use crate::chan::{Refusal, Sink};
 use crate::core::Core;
 use crate::envelope::MsgEnvelope;
+use crate::rate::Limiter;
 use crate::{DropReason, OverflowPolicy, SendError, TrySendError};
 
 /// What the policy makes of a refused attempt.
@@ -24,15 +25,44 @@ enum Verdict {
     Drop(DropReason),
 }
 
-/// Where a message stands with the mailbox's rate limit.
+/// Where a message stands with the rate limits on its way: the sending handle's own
+/// (`limited.rs`), then the mailbox's.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Token {
-    /// It has none yet (or the mailbox has no limit).
+pub(crate) struct Token([Held; 2]);
+
+/// Where a message stands with one rate limit.
+#[derive(Clone, Copy, Debug)]
+enum Held {
+    /// It has no token yet (or there is no limit).
     Needed,
     /// It has one.
-    Held,
+    Token,
     /// It reserved one, which is its own from this instant.
     Reserved(Instant),
+}
+
+impl Token {
+    /// No token of either limit yet.
+    pub(crate) const NEEDED: Token = Token([Held::Needed; 2]);
+}
+
+/// The limits a message sent through `sink` needs tokens of, in order.
+fn limiters<M, S>(sink: &S) -> [Option<&Limiter>; 2]
+where
+    M: Message + Send + 'static,
+    S: Sink<M> + ?Sized,
+{
+    [sink.sender_rate(), sink.core().rate.as_ref()]
+}
+
+/// Gives back every token `token` holds: its message was refused after all.
+fn refund(limiters: &[Option<&Limiter>; 2], token: &mut Token) {
+    for (limiter, held) in limiters.iter().zip(&mut token.0) {
+        if let (Some(limiter), Held::Token) = (limiter, *held) {
+            limiter.refund();
+            *held = Held::Needed;
+        }
+    }
 }
 
 /// Whether the caller of an attempt may wait, under `Block`, for a rate token.
@@ -49,10 +79,11 @@ enum Waits {
 
 /// One attempt to queue `env`; on refusal, the envelope back and the policy's verdict.
 ///
-/// With a rate limit, the message needs a token first (`token`, kept across attempts). Under
-/// `Block`, a sender that may wait reserves the next token and waits for its slot, unless the
-/// slot comes after its deadline (then it is refused at once, as `RateLimited`); any other
-/// finds one now or is refused. A token taken by a message that is then refused is given back.
+/// With rate limits (the sending handle's own, then the mailbox's), the message needs a token
+/// of each first (`token`, kept across attempts). Under `Block`, a sender that may wait
+/// reserves the next token and waits for its slot, unless the slot comes after its deadline
+/// (then it is refused at once, as `RateLimited`); any other finds one now or is refused.
+/// Tokens taken by a message that is then refused are given back.
 fn attempt<M, S>(
     sink: &S,
     env: Box<MsgEnvelope<M>>,
@@ -64,18 +95,22 @@ where
     S: Sink<M> + ?Sized,
 {
     let policy = sink.core().policy();
-    let limiter = sink.core().rate.as_ref();
-    if let Some(limiter) = limiter {
-        if let Token::Needed = token {
+    let limiters = limiters(sink);
+    for i in 0..limiters.len() {
+        let Some(limiter) = limiters[i] else {
+            continue;
+        };
+        let held = &mut token.0[i];
+        if let Held::Needed = held {
             if limiter.try_take().is_ok() {
-                *token = Token::Held;
+                *held = Held::Token;
             } else {
                 let verdict = match (policy, waits) {
                     (OverflowPolicy::Block, Waits::Later) => Verdict::WaitToken,
                     (OverflowPolicy::Block, Waits::Until(deadline)) => {
                         match limiter.reserve_before(deadline) {
                             Some(slot) => {
-                                *token = Token::Reserved(slot);
+                                *held = Held::Reserved(slot);
                                 Verdict::WaitSlot(slot)
                             }
                             None => Verdict::Drop(DropReason::RateLimited),
@@ -83,14 +118,18 @@ where
                     }
                     _ => Verdict::Drop(DropReason::RateLimited),
                 };
+                if let Verdict::Drop(_) = verdict {
+                    // The sender's own token, taken for a message the mailbox's limit refuses.
+                    refund(&limiters, token);
+                }
                 return Err((env, verdict));
             }
         }
-        if let Token::Reserved(slot) = *token {
+        if let Held::Reserved(slot) = *held {
             if slot > Instant::now() {
                 return Err((env, Verdict::WaitSlot(slot)));
             }
-            *token = Token::Held;
+            *held = Held::Token;
         }
     }
     sink.offer(env, policy).map_err(|(env, refusal)| {
@@ -100,10 +139,9 @@ where
             (Refusal::Full, OverflowPolicy::DropNewest) => Verdict::Drop(DropReason::DropNewest),
             (Refusal::Full, _) => Verdict::Drop(DropReason::Rejected),
         };
-        if let (Verdict::Drop(_), Some(limiter), Token::Held) = (&verdict, limiter, *token) {
-            // Refused after all: the token goes back, for the next sender.
-            limiter.refund();
-            *token = Token::Needed;
+        if let Verdict::Drop(_) = verdict {
+            // Refused after all: the tokens go back, for the next sender.
+            refund(&limiters, token);
         }
         (env, verdict)
     })
@@ -128,7 +166,8 @@ where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
-    let (env, verdict) = match attempt(sink, env, &mut Token::Needed, Waits::Never) {
+    let mut token = Token::NEEDED;
+    let (env, verdict) = match attempt(sink, env, &mut token, Waits::Never) {
         Ok(()) => return Ok(()),
         Err(refused) => refused,
     };
@@ -172,7 +211,7 @@ where
     M: Message + Send + 'static,
     S: Sink<M> + ?Sized,
 {
-    let mut token = Token::Needed;
+    let mut token = Token::NEEDED;
     match attempt(sink, env, &mut token, Waits::Later) {
         Ok(()) => Offered::Queued,
         Err((env, Verdict::Wait | Verdict::WaitToken | Verdict::WaitSlot(_))) => {
