@@ -16,7 +16,7 @@ use actix_backpressure_names::suggest;
 const ATTR: &str = "backpressured";
 
 /// The keys, in the order the errors list them.
-const KEYS: [&str; 4] = ["capacity", "policy", "name", "batch"];
+const KEYS: [&str; 6] = ["capacity", "policy", "name", "batch", "credits", "ttl"];
 
 /// What the attributes set; a key left out keeps the library's default.
 #[derive(Default)]
@@ -25,6 +25,9 @@ pub(crate) struct Attrs {
     pub(crate) policy: Option<(Policy, Span)>,
     pub(crate) name: Option<LitStr>,
     pub(crate) batch: Option<Count>,
+    pub(crate) credits: Option<Count>,
+    /// The time to live, in nanoseconds, with the string's span.
+    pub(crate) ttl: Option<(u64, Span)>,
 }
 
 /// A positive `usize` read from an integer literal, with that literal's span.
@@ -39,6 +42,8 @@ enum Key {
     Policy,
     Name,
     Batch,
+    Credits,
+    Ttl,
 }
 
 impl Key {
@@ -48,6 +53,8 @@ impl Key {
             "policy" => Key::Policy,
             "name" => Key::Name,
             "batch" => Key::Batch,
+            "credits" => Key::Credits,
+            "ttl" => Key::Ttl,
             _ => return None,
         };
         Some(key)
@@ -64,6 +71,8 @@ impl Key {
             Key::Policy => "policy = \"drop_oldest\"",
             Key::Name => "name = \"ingest\"",
             Key::Batch => "batch = 16",
+            Key::Credits => "credits = 16",
+            Key::Ttl => "ttl = \"250ms\"",
         }
     }
 }
@@ -98,8 +107,10 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Attrs> {
             Meta::List(list) => list.parse_args_with(parse_items),
             Meta::Path(_) | Meta::NameValue(_) => Err(syn::Error::new_spanned(
                 attr,
-                "expected `#[backpressured(key = value, ...)]` with keys among \
-                 `capacity`, `policy`, `name`, `batch`",
+                format!(
+                    "expected `#[backpressured(key = value, ...)]` with keys among {}",
+                    suggest::one_of(&KEYS)
+                ),
             )),
         };
         match items {
@@ -112,6 +123,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Attrs> {
         }
     }
     check_misplaced(input, &mut errors);
+    check_credits(&attrs, &mut errors);
 
     errors.finish().map(|()| attrs)
 }
@@ -217,7 +229,78 @@ fn apply(item: Item, attrs: &mut Attrs, seen: &mut [bool; KEYS.len()], errors: &
                 attrs.name = name;
             }
         }
+        Key::Credits => {
+            let count = count(
+                key,
+                &tokens,
+                "the actor grants credits back at least one at a time",
+                errors,
+            );
+            if first {
+                attrs.credits = count;
+            }
+        }
+        Key::Ttl => {
+            let ttl = ttl(&tokens, errors);
+            if first {
+                attrs.ttl = ttl;
+            }
+        }
     }
+}
+
+/// Credits under `drop_oldest` would find nothing to evict: refused, as at run time. (A
+/// refill above the capacity is checked where the code compiles, against the runtime's
+/// default capacity when none is given.)
+fn check_credits(attrs: &Attrs, errors: &mut Errors) {
+    if let (Some(credits), Some((Policy::DropOldest, _))) = (&attrs.credits, attrs.policy) {
+        errors.push(syn::Error::new(
+            credits.span,
+            "`credits` need a policy other than \"drop_oldest\": every credit may be held by a \
+             message being worked on, with nothing queued to evict",
+        ));
+    }
+}
+
+/// `ttl`: a string of a positive number and a unit, `"250ms"`; in nanoseconds.
+fn ttl(tokens: &TokenStream, errors: &mut Errors) -> Option<(u64, Span)> {
+    use actix_backpressure_names::{parse_duration, DurationProblem};
+    let units = suggest::one_of(&actix_backpressure_names::DURATION_UNITS);
+    match classify(tokens) {
+        Value::Lit(Lit::Str(string)) => match parse_duration(&string.value()) {
+            Ok(ttl) => match u64::try_from(ttl.as_nanos()) {
+                Ok(nanos) => return Some((nanos, string.span())),
+                Err(_) => errors.spanned(&string, "`ttl` is too large: at most about 584 years"),
+            },
+            Err(DurationProblem::Zero) => errors.spanned(
+                &string,
+                "`ttl` must be above zero: every message would expire",
+            ),
+            Err(DurationProblem::Malformed) => errors.spanned(
+                &string,
+                format!(
+                    "expected a duration for `ttl`, a number and a unit ({units}), e.g. `{}`",
+                    Key::Ttl.example()
+                ),
+            ),
+        },
+        Value::Lit(lit) | Value::Negative(lit) => errors.spanned(
+            tokens,
+            format!(
+                "expected a string for `ttl`, found {}; e.g. `{}`",
+                describe(&lit),
+                Key::Ttl.example()
+            ),
+        ),
+        Value::Other => errors.spanned(
+            tokens,
+            format!(
+                "expected a string literal for `ttl`, e.g. `{}`",
+                Key::Ttl.example()
+            ),
+        ),
+    }
+    None
 }
 
 /// `capacity` or `batch`: an integer literal from 1 to `usize::MAX`.

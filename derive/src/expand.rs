@@ -46,13 +46,35 @@ fn expand(input: &DeriveInput, attrs: &Attrs) -> TokenStream {
         quote!(.batch(#batch))
     });
 
+    let credits = attrs.credits.as_ref().map(|credits| {
+        let credits = literal(credits);
+        quote!(.credits(#credits))
+    });
+    // A refill above the capacity (the runtime's default one when none is given) does not
+    // compile either.
+    let credits_limit = attrs.credits.as_ref().map(|count| {
+        let refill = literal(count);
+        let message = format!(
+            "`credits = {}` is above the mailbox's capacity: the refill batch must be from 1 to \
+             the capacity (the credit window)",
+            count.value
+        );
+        quote_spanned! {count.span=>
+            const _: () = ::core::assert!(#refill <= #capacity, #message);
+        }
+    });
+    let ttl = attrs.ttl.map(
+        |(nanos, span)| quote_spanned!(span=> .ttl(::core::time::Duration::from_nanos(#nanos))),
+    );
+
     quote! {
         #assert_actor
         #capacity_limit
+        #credits_limit
 
         #header {
             fn mailbox_config() -> ::actix_backpressure::MailboxConfig {
-                ::actix_backpressure::MailboxConfig::new(#capacity) #policy #name #batch
+                ::actix_backpressure::MailboxConfig::new(#capacity) #policy #name #batch #credits #ttl
             }
         }
     }

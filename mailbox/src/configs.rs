@@ -307,31 +307,18 @@ fn positive(value: &toml::Value) -> Result<usize, String> {
 
 /// A duration: a string of a positive number and a unit (`"250ms"`, `"1.5s"`).
 fn duration(value: &toml::Value) -> Result<Duration, String> {
-    let wrong = || {
-        format!(
+    use actix_backpressure_names::{parse_duration, DurationProblem};
+    let text = value.as_str();
+    match text.map(parse_duration) {
+        Some(Ok(duration)) => Ok(duration),
+        Some(Err(DurationProblem::Zero)) => Err(format!(
+            "must be above zero, got {:?}",
+            text.unwrap_or_default()
+        )),
+        _ => Err(format!(
             "must be a duration such as \"250ms\" or \"1.5s\" (units ns, us, ms, s, m, h), got {}",
             describe(value)
-        )
-    };
-    let text = value.as_str().ok_or_else(wrong)?.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(wrong)?;
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| wrong())?;
-    let seconds = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(wrong()),
-    };
-    match Duration::try_from_secs_f64(number * seconds) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("must be above zero, got {text:?}")),
-        Err(_) => Err(wrong()),
+        )),
     }
 }
 

@@ -6,6 +6,47 @@
 
 pub mod suggest;
 
+/// The units a duration may be written in, smallest first: `"250ms"`, `"1.5s"`.
+pub const DURATION_UNITS: [&str; 6] = ["ns", "us", "ms", "s", "m", "h"];
+
+/// Why a string is not a duration ([`parse_duration`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationProblem {
+    /// Not a number followed by one of [`DURATION_UNITS`], or too large for a `Duration`.
+    Malformed,
+    /// Zero.
+    Zero,
+}
+
+/// A positive duration written as a number (decimals allowed) and a unit of
+/// [`DURATION_UNITS`] (`µs` too): `"250ms"`, `"1.5s"`, `"2m"`.
+///
+/// # Errors
+///
+/// [`DurationProblem::Malformed`] for anything else, [`DurationProblem::Zero`] for zero.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, DurationProblem> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or(DurationProblem::Malformed)?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| DurationProblem::Malformed)?;
+    let seconds = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(DurationProblem::Malformed),
+    };
+    match std::time::Duration::try_from_secs_f64(number * seconds) {
+        Ok(d) if d.is_zero() => Err(DurationProblem::Zero),
+        Ok(d) => Ok(d),
+        Err(_) => Err(DurationProblem::Malformed),
+    }
+}
+
 /// The overflow policies' names, in the order of `OverflowPolicy`'s variants (`Block`,
 /// `DropNewest`, `DropOldest`, `Reject`).
 pub const POLICY_NAMES: [&str; 4] = ["block", "drop_newest", "drop_oldest", "reject"];
@@ -102,6 +143,23 @@ mod tests {
             let message = unknown_policy(given);
             assert!(message.contains("ambiguous"), "{message}");
             assert!(!message.contains("did you mean"), "{message}");
+        }
+    }
+
+    #[test]
+    fn durations_take_a_number_and_a_unit() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("10us"), Ok(Duration::from_micros(10)));
+        assert_eq!(parse_duration("0ms"), Err(DurationProblem::Zero));
+        for bad in ["5", "ms", "5 parsecs", "-1s", "1e3s", ""] {
+            assert_eq!(
+                parse_duration(bad),
+                Err(DurationProblem::Malformed),
+                "{bad}"
+            );
         }
     }
 
