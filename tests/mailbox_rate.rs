@@ -336,3 +336,127 @@ fn a_sender_limit_refuses_lossy_sends_and_gives_tokens_back() {
         assert!(err.to_string().contains("rate limit"), "{err}");
     });
 }
+
+/// A `Block` mailbox of room for one, held, whose limit gives `burst` tokens at once and then
+/// one a minute (the hold takes the first, `Item(1)` the second and fills the room).
+async fn full_and_rate_limited(
+    burst: u32,
+) -> (
+    BoundedAddr<common::Recorder>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (addr, _seen, release) = common::held_recorder(
+        MailboxConfig::new(1)
+            .name("give-back")
+            .rate_limit(RateLimit::new(1, Duration::from_secs(60)).burst(burst)),
+    )
+    .await;
+    addr.try_send(common::Item(1))
+        .expect("a token, and the room");
+    (addr, release)
+}
+
+#[test]
+fn a_token_held_by_a_send_that_timed_out_waiting_for_room_goes_back() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let (addr, release) = full_and_rate_limited(3).await;
+        // Takes the last token, then waits for room in vain.
+        assert!(matches!(
+            addr.send_timeout(common::Item(2), Duration::from_secs(1))
+                .await,
+            Err(SendError::Timeout(_))
+        ));
+        release.send(()).unwrap();
+        eventually(|| addr.is_empty()).await;
+        addr.try_send(common::Item(3))
+            .expect("the timed-out send's token was given back");
+        let stats = addr.stats();
+        assert_eq!((stats.timed_out, stats.rate_limited), (1, 0));
+    });
+}
+
+#[test]
+fn a_cancelled_send_gives_its_token_back() {
+    on_virtual_time(Duration::from_secs(30), || async {
+        let (addr, release) = full_and_rate_limited(4).await;
+        // Each takes one of the two tokens left, finds no room and is cancelled: one before
+        // it was ever polled, one while it waited for room.
+        drop(addr.tell(common::Item(2)));
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), addr.tell(common::Item(3)))
+                .await
+                .is_err(),
+            "no room: the send waits until cancelled"
+        );
+        release.send(()).unwrap();
+        eventually(|| addr.is_empty()).await;
+        for n in [4, 5] {
+            addr.try_send(common::Item(n))
+                .expect("both cancelled sends gave their token back");
+            eventually(|| addr.is_empty()).await;
+        }
+        assert_eq!(addr.stats().rate_limited, 0);
+    });
+}
+
+/// 9 s, within the timer's millisecond.
+fn about_9_seconds(waited: Duration) -> bool {
+    (Duration::from_millis(8_990)..=Duration::from_millis(9_010)).contains(&waited)
+}
+
+#[test]
+fn a_send_cancelled_while_waiting_for_its_token_gives_the_slot_back() {
+    on_virtual_time(Duration::from_secs(60), || async {
+        let (actor, _seen) = common::Recorder::new();
+        let addr = actor.start_bounded(
+            MailboxConfig::new(8)
+                .name("slot-back")
+                .rate_limit(RateLimit::new(1, Duration::from_secs(10))),
+        );
+        addr.tell(common::Item(1))
+            .await
+            .expect("the first token is there");
+        // Reserves the slot 10 s on, sleeps for it, and is cancelled after 1 s.
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), addr.tell(common::Item(2)))
+                .await
+                .is_err()
+        );
+        let asked = Instant::now();
+        addr.tell(common::Item(3)).await.expect("Block waits");
+        let waited = asked.elapsed();
+        assert!(
+            about_9_seconds(waited),
+            "waited {waited:?}: the cancelled send's slot (10 s) should go to the next one, \
+             not the one after (20 s)"
+        );
+    });
+}
+
+#[test]
+fn a_reserve_cancelled_while_waiting_for_its_token_gives_the_slot_back() {
+    on_virtual_time(Duration::from_secs(60), || async {
+        let (actor, _seen) = common::Recorder::new();
+        let addr = actor.start_bounded(
+            MailboxConfig::new(8)
+                .name("reserve-slot-back")
+                .rate_limit(RateLimit::new(1, Duration::from_secs(10))),
+        );
+        let permit = addr.reserve().await.expect("room and the first token");
+        permit.send(common::Item(1)).expect("the actor is there");
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), addr.reserve())
+                .await
+                .is_err(),
+            "the next token is 10 s away"
+        );
+        let asked = Instant::now();
+        let permit = addr.reserve().await.expect("room, then a token");
+        let waited = asked.elapsed();
+        assert!(
+            about_9_seconds(waited),
+            "waited {waited:?}: the cancelled reserve's slot (10 s) should go to the next one"
+        );
+        drop(permit);
+    });
+}

@@ -75,7 +75,8 @@ impl<A: Actor> BoundedAddr<A> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the future while it waits takes no room.
+    /// Cancel safe: dropping the future while it waits takes no room, and gives back the
+    /// rate token it reserved.
     pub async fn reserve(&self) -> Option<SendPermit<A>> {
         let chan = self.chan();
         let reserved = retry_with_room(
@@ -94,9 +95,12 @@ impl<A: Actor> BoundedAddr<A> {
             chan: Some(Arc::clone(chan)),
         };
         if let Some(limiter) = &chan.core.rate {
-            // Holding the room meanwhile: dropped (cancelled) here, the permit gives it back.
+            // Holding the room meanwhile: dropped (cancelled) here, the permit gives it back,
+            // and the guard the token.
             if let Some(slot) = limiter.reserve_before(None) {
+                let booked = limiter.booked();
                 crate::send::wait_for_token(&chan.core, slot).await;
+                booked.spent();
             }
         }
         Some(permit)

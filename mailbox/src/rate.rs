@@ -157,12 +157,37 @@ impl Limiter {
         }
     }
 
-    /// Gives back a token taken by a message that was then refused (a full or closed
-    /// mailbox): the next sender may have it.
+    /// Gives back a token taken (or reserved) by a message that was then refused (a full or
+    /// closed mailbox, a timeout) or whose send was cancelled: the next sender may have it.
     pub(crate) fn refund(&self) {
         let _ = self.tat.fetch_update(Relaxed, Relaxed, |tat| {
             Some(tat.saturating_sub(self.interval))
         });
+    }
+
+    /// Guards a token just taken or reserved: see [`Booked`].
+    pub(crate) fn booked(&self) -> Booked<'_> {
+        Booked(Some(self))
+    }
+}
+
+/// A token booked (taken or reserved) for a wait that may be cancelled: dropped before
+/// [`spent`](Self::spent), it gives the token back.
+#[must_use = "dropping it gives the token back at once"]
+pub(crate) struct Booked<'a>(Option<&'a Limiter>);
+
+impl Booked<'_> {
+    /// The token was used: keep it.
+    pub(crate) fn spent(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Booked<'_> {
+    fn drop(&mut self) {
+        if let Some(limiter) = self.0 {
+            limiter.refund();
+        }
     }
 }
 

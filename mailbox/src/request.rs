@@ -21,7 +21,7 @@ use crate::send::{deadline_after, offer_now, push, Offered, Token};
 use crate::SendError;
 
 /// Where a message stands on its way into the mailbox.
-enum Admission<M: Message> {
+enum Admission<M: Message + Send + 'static> {
     /// Settled when the method was called: queued (`Ok`) or refused.
     Settled(Result<(), SendError<M>>),
     /// Full (or waiting for its rate token) under `Block`: waits once polled (then becomes
@@ -29,7 +29,6 @@ enum Admission<M: Message> {
     Blocked {
         sender: SenderGuard<M>,
         env: Box<MsgEnvelope<M>>,
-        token: Token,
     },
     /// Waiting for room.
     Waiting(Pin<Box<dyn Future<Output = Result<(), SendError<M>>> + Send>>),
@@ -59,9 +58,8 @@ where
                 let sink = to_dyn();
                 sink.add_sender();
                 Admission::Blocked {
-                    sender: SenderGuard(sink),
+                    sender: SenderGuard { sink, token },
                     env,
-                    token,
                 }
             }
         }
@@ -99,14 +97,17 @@ where
             match self {
                 Admission::Settled(_) => unreachable!("settled requests take the fast path"),
                 Admission::Blocked { .. } => {
-                    let Admission::Blocked { sender, env, token } =
+                    let Admission::Blocked { sender, env } =
                         std::mem::replace(self, Admission::Done)
                     else {
                         unreachable!("matched above")
                     };
                     *self = Admission::Waiting(Box::pin(async move {
-                        // Holds `sender` (counted) until the message is queued or refused.
-                        push(&*sender.0, env, room_deadline, token).await
+                        // Holds `sender` (counted, and giving back the tokens it holds if
+                        // dropped) until the message is queued or refused.
+                        let mut sender = sender;
+                        let SenderGuard { sink, token } = &mut sender;
+                        push(&**sink, env, room_deadline, token).await
                     }));
                 }
                 Admission::Waiting(waiting) => {
@@ -122,12 +123,24 @@ where
     }
 }
 
-/// A handle counted as a sender while a message waits for room.
-struct SenderGuard<M: Message>(Arc<dyn Sink<M>>);
+/// A handle counted as a sender while a message waits for room, with where the message
+/// stands with the rate limits: dropped before the message was queued (the request
+/// cancelled), it gives back the tokens the message took.
+struct SenderGuard<M>
+where
+    M: Message + Send + 'static,
+{
+    sink: Arc<dyn Sink<M>>,
+    token: Token,
+}
 
-impl<M: Message> Drop for SenderGuard<M> {
+impl<M> Drop for SenderGuard<M>
+where
+    M: Message + Send + 'static,
+{
     fn drop(&mut self) {
-        self.0.remove_sender();
+        self.token.give_back(&*self.sink);
+        self.sink.remove_sender();
     }
 }
 

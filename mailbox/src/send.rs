@@ -55,13 +55,28 @@ where
     [sink.sender_rate(), sink.core().rate.as_ref()]
 }
 
-/// Gives back every token `token` holds: its message was refused after all.
+/// Gives back every token `token` holds or reserved: its message was refused after all, or
+/// its send was cancelled.
 fn refund(limiters: &[Option<&Limiter>; 2], token: &mut Token) {
     for (limiter, held) in limiters.iter().zip(&mut token.0) {
-        if let (Some(limiter), Held::Token) = (limiter, *held) {
+        if let (Some(limiter), Held::Token | Held::Reserved(_)) = (limiter, *held) {
             limiter.refund();
-            *held = Held::Needed;
         }
+        *held = Held::Needed;
+    }
+}
+
+impl Token {
+    /// Gives back what this token holds of the limits on the way into `sink`: for a message
+    /// that will not be queued (refused, or its send cancelled). A token given back lets the
+    /// next sender in at once, so a limit can admit one message early per token given back
+    /// while later senders wait for slots they reserved; over time it admits no more.
+    pub(crate) fn give_back<M, S>(&mut self, sink: &S)
+    where
+        M: Message + Send + 'static,
+        S: Sink<M> + ?Sized,
+    {
+        refund(&limiters(sink), self);
     }
 }
 
@@ -225,7 +240,10 @@ where
 }
 
 /// Queues the envelope, waiting for room (and a rate token) under `Block` until `deadline`
-/// (if any). `token`: where the message stands with the rate limit.
+/// (if any). `token`: where the message stands with the rate limits. Once the message is
+/// queued it holds nothing (the message spent it); whatever it holds otherwise, after a
+/// refusal (a timeout, say) or with this future dropped, the caller gives back
+/// ([`Token::give_back`]; `request.rs` does it as its sender guard drops).
 ///
 /// # Cancel safety
 ///
@@ -237,7 +255,7 @@ pub(crate) async fn push<M, S>(
     sink: &S,
     mut env: Box<MsgEnvelope<M>>,
     deadline: Option<Instant>,
-    mut token: Token,
+    token: &mut Token,
 ) -> Result<(), SendError<M>>
 where
     M: Message + Send + 'static,
@@ -245,8 +263,10 @@ where
 {
     let mut registration = None;
     let reason = loop {
-        let verdict = match attempt(sink, env, &mut token, Waits::Until(deadline)) {
+        let verdict = match attempt(sink, env, token, Waits::Until(deadline)) {
             Ok(()) => {
+                // Spent by the message queued.
+                *token = Token::NEEDED;
                 spend_budget().await;
                 return Ok(());
             }
