@@ -14,6 +14,11 @@
 //!
 //! Run `cargo bench --bench mailbox`, then `scripts/bench-summary` for the ratio tables;
 //! `cargo bench --bench mailbox -- --test` runs every benchmark once.
+//!
+//! With `MAILBOX_BENCH_ONE_RUN="<path> <rounds>"` in the environment, the binary runs one of
+//! the same-thread paths [`ONE_RUN_PATHS`] that many rounds of `N` messages, without criterion,
+//! and exits: `scripts/bench-instructions` counts the instructions of such runs under
+//! valgrind, a measure these noisy machines cannot blur.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -487,12 +492,71 @@ fn install_prometheus_recorder() {
     });
 }
 
+/// The paths `MAILBOX_BENCH_ONE_RUN` runs: the same-thread fire-and-forget benchmarks
+/// (`N` messages a round, then a flush) and the request benchmarks (`N` requests a round),
+/// with the same actors, configurations and recorder as the criterion benchmarks.
+const ONE_RUN_PATHS: [&str; 5] = [
+    "same_thread/bounded_block",
+    "same_thread/actix_do_send",
+    "same_thread/tokio_mpsc",
+    "request/bounded_send",
+    "request/actix_send",
+];
+
+/// Runs `rounds` rounds of one of [`ONE_RUN_PATHS`] on a new `System`, checking that every
+/// message was handled.
+fn one_run(path: &str, rounds: u64) {
+    let sys = System::new();
+    let handled = sys.block_on(async {
+        match path {
+            "same_thread/bounded_block" => {
+                let addr = Consumer::default().start_bounded(bounded_config(OverflowPolicy::Block));
+                bounded_tell_rounds(&addr, rounds).await.1
+            }
+            "same_thread/actix_do_send" => native_do_send_rounds(&start_native(), rounds).await.1,
+            "same_thread/tokio_mpsc" => {
+                let (tx, rx) = mpsc::channel(CAPACITY);
+                actix::spawn(tokio_consumer(rx));
+                tokio_rounds(&tx, rounds).await.1
+            }
+            "request/bounded_send" => {
+                let addr = Consumer::default().start_bounded(bounded_config(OverflowPolicy::Block));
+                for i in 0..rounds * N {
+                    black_box(addr.send(Ping(i)).await.expect("bounded send"));
+                }
+                rounds * N
+            }
+            "request/actix_send" => {
+                let addr = start_native();
+                for i in 0..rounds * N {
+                    black_box(addr.send(Ping(i)).await.expect("native send"));
+                }
+                rounds * N
+            }
+            other => {
+                panic!("MAILBOX_BENCH_ONE_RUN: unknown path `{other}`; one of {ONE_RUN_PATHS:?}")
+            }
+        }
+    });
+    assert_eq!(handled, rounds * N, "{path}: every message handled");
+}
+
 // `criterion_group!` would make an undocumented `pub fn`; this is what it and
 // `criterion_main!` expand to.
 fn main() {
     // Mailboxes report metrics (their default) to a real Prometheus recorder, as in production;
     // `bounded_block_metrics_off` measures the same without them.
     install_prometheus_recorder();
+    if let Ok(run) = std::env::var("MAILBOX_BENCH_ONE_RUN") {
+        let (path, rounds) = run
+            .split_once(' ')
+            .and_then(|(path, rounds)| Some((path, rounds.parse().ok()?)))
+            .unwrap_or_else(|| {
+                panic!("MAILBOX_BENCH_ONE_RUN=\"{run}\": expected \"<path> <rounds>\"")
+            });
+        one_run(path, rounds);
+        return;
+    }
     // 14 benchmarks x (1 s warm-up + 4 s measurement): about a minute and a half in all.
     let mut criterion = Criterion::default()
         .sample_size(30)

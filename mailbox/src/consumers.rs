@@ -54,11 +54,13 @@ impl Consumers {
         }
     }
 
+    #[inline]
     pub(crate) fn is_pool(&self) -> bool {
         matches!(self, Consumers::Pool { .. })
     }
 
     /// A message was queued: wakes a sleeping consumer, if one sleeps.
+    #[inline]
     pub(crate) fn wake_one(&self) {
         // Pairs with the fence in `park` or `park_worker` (see the module docs).
         fence(Ordering::SeqCst);
@@ -100,6 +102,7 @@ impl Consumers {
     }
 
     /// The driver found a message after parking: senders need not wake it.
+    #[inline]
     pub(crate) fn unpark(&self) {
         if let Consumers::Single { parked, .. } = self {
             // Relaxed: a stale `true` only costs a sender one spurious wake-up.

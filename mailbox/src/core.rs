@@ -61,10 +61,12 @@ impl Core {
     }
 
     /// Whether data messages are stamped with the time they were queued, for shedding.
+    #[inline]
     pub(crate) fn sheds(&self) -> bool {
         self.ttl.is_some() || self.sojourn.is_some()
     }
 
+    #[inline]
     pub(crate) fn policy(&self) -> OverflowPolicy {
         // Relaxed: the policy is a setting read on its own; no other memory depends on it.
         OverflowPolicy::from_u8(self.policy.load(Ordering::Relaxed))

@@ -221,6 +221,7 @@ impl State {
         }
     }
 
+    #[inline]
     fn retiring(&self) -> bool {
         self.worker
             .as_ref()

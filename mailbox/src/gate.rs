@@ -133,6 +133,7 @@ impl PauseGate {
     }
 
     /// Whether the gate is paused now.
+    #[inline]
     pub fn is_paused(&self) -> bool {
         self.inner.paused.load(Ordering::SeqCst)
     }

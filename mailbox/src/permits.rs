@@ -112,6 +112,7 @@ impl Permits {
     }
 
     /// Takes one permit, if one is available and the count is not closed.
+    #[inline]
     pub(crate) fn try_acquire(&self) -> Result<(), Refused> {
         // Relaxed: only a guess for the CAS, which reads the latest value.
         let mut word = self.word.load(Relaxed);
@@ -137,6 +138,7 @@ impl Permits {
 
     /// Gives `n` permits back (or grants new ones). Returns whether a sender waiting for room
     /// should be notified: one is registered and a permit is now available.
+    #[inline]
     pub(crate) fn add(&self, n: usize) -> bool {
         // AcqRel: see the module docs (waiting for room).
         let before = self.word.fetch_add(permits(n as i64), AcqRel);
@@ -195,12 +197,14 @@ impl Permits {
     }
 
     /// Permits available now; negative after a shrink below the depth.
+    #[inline]
     pub(crate) fn available(&self) -> i64 {
         // Relaxed: a statistic, or a hint the caller checks again by taking permits.
         available(self.word.load(Relaxed))
     }
 
     /// How many permits exist: the bound.
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
         // Relaxed: a setting read on its own.
         self.capacity.load(Relaxed)
@@ -230,6 +234,7 @@ impl Permits {
         self.word.fetch_or(CLOSED, AcqRel);
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.word.load(Acquire) & CLOSED != 0
     }

@@ -79,6 +79,7 @@ impl OverflowPolicy {
         }
     }
 
+    #[inline]
     pub(crate) const fn from_u8(raw: u8) -> OverflowPolicy {
         match raw {
             1 => OverflowPolicy::DropNewest,
