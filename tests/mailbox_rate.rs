@@ -251,7 +251,8 @@ async fn flood_per_sender(
             actix::spawn(async move {
                 while start.elapsed() < Duration::from_secs(10) {
                     recipient.tell(From(sender)).await.expect("Block waits");
-                    // An unlimited producer sends every 10 µs: far more often than either limit admits.
+                    // An unlimited producer sends every 10 µs: far more often than either
+                    // limit admits.
                     tokio::time::sleep(Duration::from_micros(10)).await;
                 }
             })
