@@ -284,23 +284,27 @@ fn ttl(tokens: &TokenStream, errors: &mut Errors) -> Option<(u64, Span)> {
                 ),
             ),
         },
+        other => not_a_string(Key::Ttl, other, tokens, errors),
+    }
+    None
+}
+
+/// Reports `value` of `key`, which takes a string, as not one.
+fn not_a_string(key: Key, value: Value, tokens: &TokenStream, errors: &mut Errors) {
+    let (key, example) = (key.as_str(), key.example());
+    match value {
         Value::Lit(lit) | Value::Negative(lit) => errors.spanned(
             tokens,
             format!(
-                "expected a string for `ttl`, found {}; e.g. `{}`",
-                describe(&lit),
-                Key::Ttl.example()
+                "expected a string for `{key}`, found {}; e.g. `{example}`",
+                describe(&lit)
             ),
         ),
         Value::Other => errors.spanned(
             tokens,
-            format!(
-                "expected a string literal for `ttl`, e.g. `{}`",
-                Key::Ttl.example()
-            ),
+            format!("expected a string literal for `{key}`, e.g. `{example}`"),
         ),
     }
-    None
 }
 
 /// `capacity` or `batch`: an integer literal from 1 to `usize::MAX`.
@@ -417,21 +421,7 @@ fn name(tokens: &TokenStream, errors: &mut Errors) -> Option<LitStr> {
             );
         }
         Value::Lit(Lit::Str(string)) => return Some(string),
-        Value::Lit(lit) | Value::Negative(lit) => errors.spanned(
-            tokens,
-            format!(
-                "expected a string for `name`, found {}; e.g. `{}`",
-                describe(&lit),
-                Key::Name.example()
-            ),
-        ),
-        Value::Other => errors.spanned(
-            tokens,
-            format!(
-                "expected a string literal for `name`, e.g. `{}`",
-                Key::Name.example()
-            ),
-        ),
+        other => not_a_string(Key::Name, other, tokens, errors),
     }
     None
 }
