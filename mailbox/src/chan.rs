@@ -271,12 +271,9 @@ impl<A: Actor> Chan<A> {
     /// Takes the oldest envelope out and, if a sender waits for room, tells one more. Any
     /// number of consumers at once.
     pub(crate) fn pop(&self) -> Result<Envelope<A>, PopError> {
-        if self.core.refill.is_some() {
-            // The driver grants the permit back once the message is finished.
-            return self.queue.take();
-        }
-        if self.demand.is_some() {
-            // The consumer decides what becomes of its unit of demand: see `delivering`.
+        if self.holds_permits() {
+            // The permit stays held: with credits the driver grants it back once the message
+            // is finished; with demand the consumer decides (see `delivering`).
             return self.queue.take();
         }
         let Popped { value, notify } = self.queue.pop()?;
